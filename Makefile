@@ -1,0 +1,30 @@
+# Syncline's everyday commands. `make demo` and `make test` need nothing but
+# this machine's package manager: they install what is missing.
+GO ?= go
+PKGS := ./...
+
+.PHONY: build test bench demo lint deps clean
+
+build:
+	$(GO) build -o bin/syncline ./cmd/syncline
+
+# deps installs the Debian packages of the real servers the tests start.
+deps:
+	bash .ci/deps
+
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
+
+bench: deps
+	$(GO) run ./cmd/syncline bench
+
+demo: deps build
+	./bin/syncline demo
+
+lint:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting"; exit 1)
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin
