@@ -1,0 +1,805 @@
+package schema
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+)
+
+// The Go values of a row map (BinlogRow, TextRow), one form per Avro type,
+// as hamba/avro encodes them:
+//
+//	int (TINYINT..MEDIUMINT, INT, YEAR)       int32
+//	long (INT UNSIGNED, BIGINT, TIME)         int64 (TIME: signed microseconds)
+//	bytes.decimal (DECIMAL, BIGINT UNSIGNED)  *big.Rat
+//	float, double                             float32, float64
+//	string                                    string
+//	bytes (BIT, BINARY.., BLOB.., GEOMETRY)   []byte
+//	int.date (DATE)                           time.Time, UTC midnight; zero date: ZeroDate()
+//	long.timestamp-micros (TIMESTAMP)         time.Time in UTC, microseconds; zero: ZeroTimestamp()
+//	long.local-timestamp-micros (DATETIME)    int64 microseconds of the wall clock read as UTC; zero: ZeroDateTime
+//	NULL                                      nil
+//
+// DATETIME is an int64, not a time.Time: hamba/avro encodes a time.Time for
+// local-timestamp-micros through the process's time.Local, so its result
+// would depend on the TZ of capture (and a wall clock inside a DST gap of
+// that zone cannot be represented at all); the int64 encodes the documented
+// value exactly everywhere. hamba/avro also cannot pick the union branch of a
+// bare value for local-timestamp-micros, so a non-NULL value of a nullable
+// DATETIME column is given as the union map {"long.local-timestamp-micros":
+// int64}, which it encodes directly.
+//
+// The zero-date sentinels of docs/events.md encode exactly: ZeroDate() is the
+// time.Time whose day number is math.MinInt32, ZeroTimestamp() the time.Time
+// at math.MinInt64 microseconds. Decoding gives them back; IsZeroDate
+// recognizes every form.
+
+// ZeroDateTime is the DATETIME value for MySQL's zero date (and for dates with
+// a zero month or day): the Avro long math.MinInt64.
+const ZeroDateTime int64 = math.MinInt64
+
+// ZeroDate returns the DATE value for MySQL's zero date and for dates with a
+// zero month or day: the time.Time whose Avro date is math.MinInt32 days.
+func ZeroDate() time.Time {
+	return time.Unix(int64(math.MinInt32)*secondsPerDay, 0).UTC()
+}
+
+// ZeroTimestamp returns the TIMESTAMP value for MySQL's zero timestamp: the
+// time.Time whose Avro timestamp-micros is math.MinInt64.
+func ZeroTimestamp() time.Time {
+	return time.UnixMicro(math.MinInt64).UTC()
+}
+
+const secondsPerDay = 24 * 60 * 60
+
+// IsZeroDate reports whether v is a zero-date sentinel of DATE, DATETIME or
+// TIMESTAMP in any of its forms: the values of this package, the union map of
+// a nullable DATETIME, the raw int32/int64 sentinels, and what hamba/avro
+// decodes them to (times hundreds of thousands of years before year 1).
+func IsZeroDate(v any) bool {
+	switch x := v.(type) {
+	case time.Time:
+		return x.Year() < -100000
+	case int64:
+		return x == math.MinInt64
+	case int32:
+		return x == math.MinInt32
+	case int:
+		return x == math.MinInt64 || x == math.MinInt32
+	case map[string]any:
+		if len(x) == 1 {
+			for _, inner := range x {
+				return IsZeroDate(inner)
+			}
+		}
+	}
+	return false
+}
+
+// BinlogRow converts one row image of a binlog rows event, as go-mysql's
+// replication package decodes it, into the map of the Value record (keys are
+// the Avro field names, see FieldNames). The syncer must run with
+// ParseTime=true and UseDecimal=false; TIMESTAMP values may come as time.Time
+// in any location (and zero timestamps as strings); DATETIME and TIMESTAMP
+// strings (zero dates, dates before 1970) are read as written. The image must
+// be complete (binlog_row_image=FULL): a missing column would read as NULL.
+//
+// Unsigned integers are reinterpreted by column width whether go-mysql gives
+// them signed (without signedness metadata) or unsigned. []byte values may
+// share memory with row.
+func (t Table) BinlogRow(row []any) (map[string]any, error) {
+	if len(row) != len(t.Columns) {
+		return nil, fmt.Errorf("%s: row image has %d columns, table has %d", t.qualified(), len(row), len(t.Columns))
+	}
+	names := t.fieldNames()
+	m := make(map[string]any, len(t.Columns))
+	for i, c := range t.Columns {
+		name := c.Name
+		if names != nil {
+			name = names[i]
+		}
+		if row[i] == nil {
+			m[name] = nil
+			continue
+		}
+		v, err := c.Type.binlogValue(row[i])
+		if err != nil {
+			return nil, t.columnErr(c.Name, err)
+		}
+		m[name] = valueForUnion(c, v)
+	}
+	return m, nil
+}
+
+// TextRow converts one row of `SELECT <t.SelectList()> FROM ...` read over
+// the text protocol (client.Conn.ExecuteSelectStreaming's per-row callback,
+// or Execute without arguments) into the same map BinlogRow gives for the
+// same stored row.
+//
+// The connection must use the utf8mb4 charset (SET NAMES utf8mb4; never
+// character_set_results=NULL or binary): text columns then arrive in UTF-8
+// and binary columns unchanged. The select list reads most columns by name;
+// TIMESTAMP as UNIX_TIMESTAMP(col), so the session time zone does not matter,
+// and FLOAT as CAST(col AS DOUBLE), so no digits are lost to FLOAT's
+// six-digit text form. The values never share memory with row (the client
+// reuses its buffers between rows).
+func (t Table) TextRow(row []mysql.FieldValue) (map[string]any, error) {
+	if len(row) != len(t.Columns) {
+		return nil, fmt.Errorf("%s: result row has %d columns, table has %d", t.qualified(), len(row), len(t.Columns))
+	}
+	names := t.fieldNames()
+	m := make(map[string]any, len(t.Columns))
+	for i, c := range t.Columns {
+		name := c.Name
+		if names != nil {
+			name = names[i]
+		}
+		if row[i].Type == mysql.FieldValueTypeNull {
+			m[name] = nil
+			continue
+		}
+		v, err := c.Type.textValue(&row[i])
+		if err != nil {
+			return nil, t.columnErr(c.Name, err)
+		}
+		m[name] = valueForUnion(c, v)
+	}
+	return m, nil
+}
+
+// SelectList returns the select list TextRow expects, in table order:
+// identifiers quoted with backticks (backticks doubled), TIMESTAMP columns as
+// UNIX_TIMESTAMP(`col`) and FLOAT columns as CAST(`col` AS DOUBLE), each
+// expression named after its column.
+func (t Table) SelectList() string {
+	var b strings.Builder
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		q := QuoteIdent(c.Name)
+		switch c.Type.Kind {
+		case Timestamp:
+			b.WriteString("UNIX_TIMESTAMP(" + q + ") AS " + q)
+		case Float:
+			b.WriteString("CAST(" + q + " AS DOUBLE) AS " + q)
+		default:
+			b.WriteString(q)
+		}
+	}
+	return b.String()
+}
+
+// QuoteIdent quotes a MySQL identifier with backticks, doubling backticks.
+func QuoteIdent(name string) string {
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+// KeyOf returns the Key record map of a Value record map.
+func (t Table) KeyOf(value map[string]any) map[string]any {
+	names := t.fieldNames()
+	m := make(map[string]any, len(t.Key))
+	for _, k := range t.Key {
+		c, i, ok := t.Column(k)
+		if !ok {
+			continue
+		}
+		name := c.Name
+		if names != nil {
+			name = names[i]
+		}
+		m[name] = value[name]
+	}
+	return m
+}
+
+// InvalidDateColumns returns the names of the DATE and DATETIME columns of a
+// binlog row image (as BinlogRow takes it) that hold a date with a zero month
+// or day, or a day beyond its month, but are not the all-zero date: they are
+// carried as the zero-date sentinel, and capture logs a warning for them.
+func (t Table) InvalidDateColumns(row []any) []string {
+	var out []string
+	for i, c := range t.Columns {
+		if i >= len(row) || (c.Type.Kind != Date && c.Type.Kind != DateTime) {
+			continue
+		}
+		s, ok := row[i].(string)
+		if !ok || len(s) < 10 {
+			continue
+		}
+		y, mo, d, err := parseYMD(s[:10])
+		if err != nil || (y == 0 && mo == 0 && d == 0) {
+			continue
+		}
+		if !validDate(y, mo, d) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// valueForUnion returns v as hamba/avro encodes it in column c's field: the
+// branch-named union map for a nullable DATETIME (hamba cannot resolve the
+// local-timestamp-micros branch from a bare value), else v.
+func valueForUnion(c Column, v any) any {
+	if c.Nullable && c.Type.Kind == DateTime && v != nil {
+		return map[string]any{localTimestampMicros: v}
+	}
+	return v
+}
+
+// binlogValue converts one non-NULL binlog value of type t.
+func (t Type) binlogValue(v any) (any, error) {
+	switch k := t.Kind; {
+	case k.IsInteger():
+		bits, goUnsigned, ok := integerBits(v)
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return t.integer(bits, goUnsigned), nil
+	case k == Decimal:
+		s, ok := stringOf(v)
+		if !ok {
+			if st, isStringer := v.(fmt.Stringer); isStringer {
+				s, ok = st.String(), true
+			}
+		}
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return parseDecimal(s)
+	case k == Float:
+		switch x := v.(type) {
+		case float32:
+			return x, nil
+		case float64:
+			return float32(x), nil
+		}
+		return nil, unexpected(v)
+	case k == Double:
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case float32:
+			return float64(x), nil
+		}
+		return nil, unexpected(v)
+	case k == Bit:
+		if bits, _, ok := integerBits(v); ok {
+			n := (t.Length + 7) / 8
+			out := make([]byte, n)
+			for i := n - 1; i >= 0; i-- {
+				out[i] = byte(bits)
+				bits >>= 8
+			}
+			return out, nil
+		}
+		if b, ok := bytesOf(v); ok {
+			return t.bitBytes(b)
+		}
+		return nil, unexpected(v)
+	case k.IsText():
+		switch x := v.(type) {
+		case string:
+			if t.Charset == "utf8mb4" || t.Charset == "utf8mb3" || t.Charset == "" {
+				return x, nil
+			}
+			return decodeText(t.Charset, []byte(x))
+		case []byte:
+			return decodeText(t.Charset, x)
+		}
+		return nil, unexpected(v)
+	case k == Binary:
+		b, ok := bytesOf(v)
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return t.padBinary(b)
+	case k.IsBinary():
+		b, ok := bytesOf(v)
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return b, nil
+	case k == Enum:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		idx, _, ok := integerBits(v)
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return t.enumLabel(idx)
+	case k == Set:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		bits, _, ok := integerBits(v)
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return t.setLabels(uint64(bits))
+	case k == JSON:
+		s, ok := stringOf(v)
+		if !ok {
+			return nil, fmt.Errorf("json value of type %T (partial JSON updates are not supported; set binlog_row_value_options to empty)", v)
+		}
+		return s, nil
+	case k == Date:
+		switch x := v.(type) {
+		case string:
+			return parseDate(x)
+		case time.Time:
+			return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC), nil
+		}
+		return nil, unexpected(v)
+	case k == DateTime:
+		switch x := v.(type) {
+		case string:
+			return parseDateTime(x)
+		case time.Time:
+			// go-mysql builds DATETIME in UTC: its wall clock is the value.
+			return wallMicros(x), nil
+		}
+		return nil, unexpected(v)
+	case k == Timestamp:
+		switch x := v.(type) {
+		case time.Time:
+			return x.UTC().Truncate(time.Microsecond), nil
+		case string:
+			micros, err := parseDateTime(x)
+			if err != nil {
+				return nil, err
+			}
+			return timestampFromMicros(micros), nil
+		}
+		return nil, unexpected(v)
+	case k == Time:
+		switch x := v.(type) {
+		case string:
+			return parseTime(x)
+		case time.Duration:
+			return x.Microseconds(), nil
+		}
+		return nil, unexpected(v)
+	case k == Year:
+		y, _, ok := integerBits(v)
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return int32(y), nil
+	case k.IsGeometry():
+		b, ok := bytesOf(v)
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return stripSRID(b)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupportedType, t.Kind)
+}
+
+// textValue converts one non-NULL text-protocol value of type t, read with
+// the select list of SelectList.
+func (t Type) textValue(f *mysql.FieldValue) (any, error) {
+	raw := f.AsString()
+	switch k := t.Kind; {
+	case k.IsInteger(), k == Year:
+		var bits int64
+		var goUnsigned bool
+		switch f.Type {
+		case mysql.FieldValueTypeSigned:
+			bits = f.AsInt64()
+		case mysql.FieldValueTypeUnsigned:
+			bits, goUnsigned = int64(f.AsUint64()), true
+		case mysql.FieldValueTypeString:
+			var err error
+			if bits, goUnsigned, err = parseInteger(string(raw)); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, unexpectedField(f)
+		}
+		if k == Year {
+			return int32(bits), nil
+		}
+		return t.integer(bits, goUnsigned), nil
+	case k == Decimal:
+		if f.Type != mysql.FieldValueTypeString {
+			return nil, unexpectedField(f)
+		}
+		return parseDecimal(string(raw))
+	case k == Float, k == Double:
+		var x float64
+		switch f.Type {
+		case mysql.FieldValueTypeFloat:
+			x = f.AsFloat64()
+		case mysql.FieldValueTypeString:
+			var err error
+			if x, err = strconv.ParseFloat(string(raw), 64); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, unexpectedField(f)
+		}
+		if k == Float {
+			return float32(x), nil
+		}
+		return x, nil
+	}
+	if f.Type != mysql.FieldValueTypeString {
+		if t.Kind == Timestamp && (f.Type == mysql.FieldValueTypeSigned || f.Type == mysql.FieldValueTypeUnsigned) {
+			secs := f.AsInt64()
+			if secs == 0 {
+				return ZeroTimestamp(), nil
+			}
+			return time.Unix(secs, 0).UTC(), nil
+		}
+		return nil, unexpectedField(f)
+	}
+	switch k := t.Kind; {
+	case k == Bit:
+		return t.bitBytes(raw)
+	case k.IsString():
+		return string(raw), nil
+	case k == Binary:
+		return t.padBinary(raw)
+	case k.IsBinary():
+		return bytes.Clone(raw), nil
+	case k == Date:
+		return parseDate(string(raw))
+	case k == DateTime:
+		return parseDateTime(string(raw))
+	case k == Timestamp:
+		return parseUnixTimestamp(string(raw))
+	case k == Time:
+		return parseTime(string(raw))
+	case k.IsGeometry():
+		b, err := stripSRID(raw)
+		if err != nil {
+			return nil, err
+		}
+		return bytes.Clone(b), nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupportedType, t.Kind)
+}
+
+func unexpected(v any) error { return fmt.Errorf("unexpected value %v of type %T", v, v) }
+
+func unexpectedField(f *mysql.FieldValue) error {
+	return fmt.Errorf("unexpected text-protocol value %s (field value type %d)", f.String(), f.Type)
+}
+
+// integerBits returns the two's-complement bits of an integer of any Go
+// integer type, and whether that type is unsigned.
+func integerBits(v any) (int64, bool, bool) {
+	switch x := v.(type) {
+	case int8:
+		return int64(x), false, true
+	case int16:
+		return int64(x), false, true
+	case int32:
+		return int64(x), false, true
+	case int64:
+		return x, false, true
+	case int:
+		return int64(x), false, true
+	case uint8:
+		return int64(x), true, true
+	case uint16:
+		return int64(x), true, true
+	case uint32:
+		return int64(x), true, true
+	case uint64:
+		return int64(x), true, true
+	case uint:
+		return int64(x), true, true
+	}
+	return 0, false, false
+}
+
+// parseInteger parses a decimal integer that may be above math.MaxInt64.
+func parseInteger(s string) (int64, bool, error) {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i, false, nil
+	}
+	u, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("bad integer %q", s)
+	}
+	return int64(u), true, nil
+}
+
+// intWidth is the storage width in bits of an integer kind.
+func intWidth(k Kind) uint {
+	switch k {
+	case TinyInt:
+		return 8
+	case SmallInt:
+		return 16
+	case MediumInt:
+		return 24
+	case Int:
+		return 32
+	}
+	return 64
+}
+
+// integer converts integer bits to the Go value of an integer column:
+// unsigned columns reinterpret the low bits of the column's width, signed
+// ones sign-extend them when the Go value was unsigned.
+func (t Type) integer(bits int64, goUnsigned bool) any {
+	w := intWidth(t.Kind)
+	if t.Unsigned {
+		u := uint64(bits)
+		if w < 64 {
+			u &= 1<<w - 1
+		}
+		switch t.Kind {
+		case Int:
+			return int64(u)
+		case BigInt:
+			return new(big.Rat).SetUint64(u)
+		}
+		return int32(u)
+	}
+	s := bits
+	if goUnsigned && w < 64 {
+		s = bits << (64 - w) >> (64 - w)
+	}
+	if t.Kind == BigInt {
+		return s
+	}
+	return int32(s)
+}
+
+func stringOf(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case []byte:
+		return string(x), true
+	}
+	return "", false
+}
+
+func bytesOf(v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case []byte:
+		return x, true
+	case string:
+		return []byte(x), true
+	}
+	return nil, false
+}
+
+// parseDecimal parses a DECIMAL text exactly.
+func parseDecimal(s string) (*big.Rat, error) {
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	if !ok {
+		return nil, fmt.Errorf("bad decimal %q", s)
+	}
+	return r, nil
+}
+
+// bitBytes left-pads the big-endian bytes of a BIT value to ceil(n/8) bytes.
+func (t Type) bitBytes(b []byte) ([]byte, error) {
+	n := (t.Length + 7) / 8
+	if len(b) > n {
+		return nil, fmt.Errorf("bit value of %d bytes for bit(%d)", len(b), t.Length)
+	}
+	out := make([]byte, n)
+	copy(out[n-len(b):], b)
+	return out, nil
+}
+
+// padBinary re-pads a BINARY value with 0x00 to its length (the binlog strips
+// trailing zeros); it always returns a new slice.
+func (t Type) padBinary(b []byte) ([]byte, error) {
+	if len(b) > t.Length {
+		return nil, fmt.Errorf("binary value of %d bytes for binary(%d)", len(b), t.Length)
+	}
+	out := make([]byte, t.Length)
+	copy(out, b)
+	return out, nil
+}
+
+// enumLabel returns the label of a 1-based ENUM index; 0 is MySQL's invalid
+// value, the empty string.
+func (t Type) enumLabel(idx int64) (string, error) {
+	if idx == 0 {
+		return "", nil
+	}
+	if idx < 0 || idx > int64(len(t.Elems)) {
+		return "", fmt.Errorf("enum index %d out of range 1..%d", idx, len(t.Elems))
+	}
+	return t.Elems[idx-1], nil
+}
+
+// setLabels returns the labels of a SET bitmask joined by ",", in definition
+// order.
+func (t Type) setLabels(bits uint64) (string, error) {
+	if len(t.Elems) < 64 && bits>>uint(len(t.Elems)) != 0 {
+		return "", fmt.Errorf("set value %#x has bits beyond its %d labels", bits, len(t.Elems))
+	}
+	var b strings.Builder
+	for i, l := range t.Elems {
+		if bits&(1<<uint(i)) == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(l)
+	}
+	return b.String(), nil
+}
+
+// stripSRID removes the 4-byte SRID that MySQL puts before the WKB.
+func stripSRID(b []byte) ([]byte, error) {
+	if len(b) < 4 {
+		return nil, fmt.Errorf("geometry value of %d bytes, shorter than its SRID", len(b))
+	}
+	return b[4:], nil
+}
+
+// parseYMD parses "YYYY-MM-DD".
+func parseYMD(s string) (y, m, d int, err error) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, fmt.Errorf("bad date %q", s)
+	}
+	y, err1 := atoiDigits(s[0:4])
+	m, err2 := atoiDigits(s[5:7])
+	d, err3 := atoiDigits(s[8:10])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return 0, 0, 0, fmt.Errorf("bad date %q", s)
+	}
+	return y, m, d, nil
+}
+
+func atoiDigits(s string) (int, error) {
+	n := 0
+	if s == "" {
+		return 0, errors.New("no digits")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("bad digit %q", c)
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, nil
+}
+
+// validDate reports whether y-m-d is a real calendar date.
+func validDate(y, m, d int) bool {
+	if m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	return d <= time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// parseDate parses a DATE; zero dates and dates with a zero (or invalid)
+// month or day give ZeroDate().
+func parseDate(s string) (time.Time, error) {
+	y, m, d, err := parseYMD(s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !validDate(y, m, d) {
+		return ZeroDate(), nil
+	}
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), nil
+}
+
+// parseDateTime parses "YYYY-MM-DD HH:MM:SS[.ffffff]" into microseconds of
+// the wall clock read as UTC; zero dates and dates with a zero (or invalid)
+// month or day give ZeroDateTime.
+func parseDateTime(s string) (int64, error) {
+	if len(s) < 19 || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return 0, fmt.Errorf("bad datetime %q", s)
+	}
+	y, mo, d, err := parseYMD(s[:10])
+	if err != nil {
+		return 0, fmt.Errorf("bad datetime %q", s)
+	}
+	hh, err1 := atoiDigits(s[11:13])
+	mi, err2 := atoiDigits(s[14:16])
+	ss, err3 := atoiDigits(s[17:19])
+	frac, err4 := parseFraction(s[19:])
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return 0, fmt.Errorf("bad datetime %q", s)
+	}
+	if !validDate(y, mo, d) {
+		return ZeroDateTime, nil
+	}
+	return time.Date(y, time.Month(mo), d, hh, mi, ss, 0, time.UTC).UnixMicro() + frac, nil
+}
+
+// parseFraction parses "" or ".f" .. ".ffffff" into microseconds.
+func parseFraction(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if s[0] != '.' || len(s) < 2 || len(s) > 7 {
+		return 0, fmt.Errorf("bad fraction %q", s)
+	}
+	n, err := atoiDigits(s[1:])
+	if err != nil {
+		return 0, err
+	}
+	for i := len(s) - 1; i < 6; i++ {
+		n *= 10
+	}
+	return int64(n), nil
+}
+
+// wallMicros returns the microseconds of t's wall clock read as UTC.
+func wallMicros(t time.Time) int64 {
+	y, mo, d := t.Date()
+	hh, mi, ss := t.Clock()
+	return time.Date(y, mo, d, hh, mi, ss, 0, time.UTC).UnixMicro() + int64(t.Nanosecond()/1000)
+}
+
+// timestampFromMicros turns the micros of a TIMESTAMP string (read in UTC)
+// into its value.
+func timestampFromMicros(micros int64) time.Time {
+	if micros == ZeroDateTime {
+		return ZeroTimestamp()
+	}
+	return time.UnixMicro(micros).UTC()
+}
+
+// parseUnixTimestamp parses UNIX_TIMESTAMP(col): seconds with up to six
+// fractional digits; 0 is the zero timestamp.
+func parseUnixTimestamp(s string) (time.Time, error) {
+	sec, frac, _ := strings.Cut(s, ".")
+	secs, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad unix timestamp %q", s)
+	}
+	var micros int64
+	if frac != "" {
+		if micros, err = parseFraction("." + frac); err != nil {
+			return time.Time{}, fmt.Errorf("bad unix timestamp %q", s)
+		}
+	}
+	if secs == 0 && micros == 0 {
+		return ZeroTimestamp(), nil
+	}
+	return time.UnixMicro(secs*1_000_000 + micros).UTC(), nil
+}
+
+// parseTime parses a TIME "[-]H..H:MM:SS[.ffffff]" into signed microseconds.
+func parseTime(s string) (int64, error) {
+	neg := strings.HasPrefix(s, "-")
+	body := strings.TrimPrefix(s, "-")
+	hms, frac, _ := strings.Cut(body, ".")
+	parts := strings.Split(hms, ":")
+	if len(parts) != 3 || len(parts[1]) != 2 || len(parts[2]) != 2 {
+		return 0, fmt.Errorf("bad time %q", s)
+	}
+	h, err1 := atoiDigits(parts[0])
+	m, err2 := atoiDigits(parts[1])
+	sec, err3 := atoiDigits(parts[2])
+	var f int64
+	var err4 error
+	if frac != "" {
+		f, err4 = parseFraction("." + frac)
+	}
+	if err := errors.Join(err1, err2, err3, err4); err != nil || m > 59 || sec > 59 {
+		return 0, fmt.Errorf("bad time %q", s)
+	}
+	micros := (int64(h)*3600+int64(m)*60+int64(sec))*1_000_000 + f
+	if neg {
+		micros = -micros
+	}
+	return micros, nil
+}
