@@ -2,7 +2,6 @@ package endpoint
 
 import (
 	"context"
-	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -77,7 +76,7 @@ func DialMySQL(ctx context.Context, e Endpoint, timeout time.Duration) (*client.
 	if e.Kind != MySQL {
 		return nil, fmt.Errorf("%w: %s is not a mysql:// endpoint", ErrBadURL, e.Redacted())
 	}
-	tlsOpt, err := mysqlTLS(e)
+	tlsCfg, err := MySQLTLSConfig(e)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +114,8 @@ func DialMySQL(ctx context.Context, e Endpoint, timeout time.Duration) (*client.
 		}
 	})
 	opts := []client.Option{func(c *client.Conn) error { return c.SetCollation(mysqlCollation) }}
-	if tlsOpt != nil {
-		opts = append(opts, tlsOpt)
+	if tlsCfg != nil {
+		opts = append(opts, func(c *client.Conn) error { c.SetTLSConfig(tlsCfg); return nil })
 	}
 	conn, err := client.ConnectWithDialer(dialCtx, "tcp", e.Addr(), e.User, e.Password.Reveal(), e.Database, dialer, opts...)
 	if !stop() {
@@ -135,21 +134,6 @@ func DialMySQL(ctx context.Context, e Endpoint, timeout time.Duration) (*client.
 		return nil, classify(ctx, dialCtx, e, timeout, err)
 	}
 	return conn, nil
-}
-
-// mysqlTLS turns the tls parameter into a client option; nil means plain.
-func mysqlTLS(e Endpoint) (client.Option, error) {
-	switch v := e.Params.Get("tls"); v {
-	case "", "false":
-		return nil, nil
-	case "true":
-		cfg := &tls.Config{ServerName: e.Host, MinVersion: tls.VersionTLS12}
-		return func(c *client.Conn) error { c.SetTLSConfig(cfg); return nil }, nil
-	case "skip-verify":
-		return func(c *client.Conn) error { c.UseSSL(true); return nil }, nil
-	default:
-		return nil, fmt.Errorf("%w: tls=%q in %s; use tls=true, tls=skip-verify or tls=false", ErrBadURL, v, e.Redacted())
-	}
 }
 
 // OpenMySQL returns a database/sql pool on a MySQL or MariaDB endpoint,
@@ -234,15 +218,11 @@ func OpenClickHouse(ctx context.Context, e Endpoint, timeout time.Duration) (chd
 		},
 		DialTimeout: timeout,
 	}
-	switch v := e.Params.Get("tls"); v {
-	case "", "false":
-	case "true":
-		opts.TLS = &tls.Config{ServerName: e.Host, MinVersion: tls.VersionTLS12}
-	case "skip-verify":
-		opts.TLS = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by the user
-	default:
-		return nil, fmt.Errorf("%w: tls=%q in %s; use tls=true, tls=skip-verify or tls=false", ErrBadURL, v, e.Redacted())
+	tlsCfg, err := MySQLTLSConfig(e) // the same tls parameter as MySQL's
+	if err != nil {
+		return nil, err
 	}
+	opts.TLS = tlsCfg
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %s", ErrBadURL, e.Redacted(), scrub(err.Error(), e.Password))

@@ -14,8 +14,10 @@
 package endpoint
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -217,3 +219,9 @@ func redactRaw(raw string) string {
 	}
 	return raw[:start+colon+1] + "xxxxx" + raw[at:]
 }
+
+// LogValue keeps the secret out of slog output, whatever the handler.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON keeps the secret out of JSON output.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }

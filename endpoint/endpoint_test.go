@@ -2,6 +2,7 @@ package endpoint_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -374,5 +375,20 @@ func TestBadTLSParam(t *testing.T) {
 	_, err := endpoint.DialMySQL(context.Background(), e, time.Second)
 	if !errors.Is(err, endpoint.ErrBadURL) || !strings.Contains(err.Error(), `tls="maybe"`) {
 		t.Errorf("err %v, want ErrBadURL naming tls", err)
+	}
+}
+
+func TestSecretStaysHiddenInStructuredLogs(t *testing.T) {
+	e, err := endpoint.Parse("mysql://u:s3cret-pw@db:3306/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "endpoint", e, "password", e.Password)
+	b, _ := json.Marshal(e)
+	for _, out := range []string{buf.String(), string(b), fmt.Sprintf("%v %+v %#v", e, e, e)} {
+		if strings.Contains(out, "s3cret-pw") {
+			t.Fatalf("password printed: %s", out)
+		}
 	}
 }
