@@ -21,6 +21,7 @@ type Registry struct {
 	mu         sync.Mutex
 	registered map[registerKey]*call // by subject and full schema JSON
 	byID       map[int]*call
+	codecs     map[int]*Codec
 }
 
 type registerKey struct {
@@ -38,7 +39,7 @@ type call struct {
 
 // NewRegistry returns a Registry using client.
 func NewRegistry(client *sr.Client) *Registry {
-	return &Registry{client: client, registered: map[registerKey]*call{}, byID: map[int]*call{}}
+	return &Registry{client: client, registered: map[registerKey]*call{}, byID: map[int]*call{}, codecs: map[int]*Codec{}}
 }
 
 // Register registers s under subject (as Avro) and returns its schema id.

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -451,7 +450,7 @@ func (t Type) textValue(f *mysql.FieldValue) (any, error) {
 	case k == Binary:
 		return t.padBinary(raw)
 	case k.IsBinary():
-		return bytes.Clone(raw), nil
+		return append([]byte{}, raw...), nil
 	case k == Date:
 		return parseDate(string(raw))
 	case k == DateTime:
@@ -465,7 +464,7 @@ func (t Type) textValue(f *mysql.FieldValue) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return bytes.Clone(b), nil
+		return append([]byte{}, b...), nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupportedType, t.Kind)
 }

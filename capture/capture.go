@@ -1,0 +1,316 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/topics"
+)
+
+// Errors a user acts on.
+var (
+	// ErrPositionPurged means the stored binlog position is no longer on
+	// the source.
+	ErrPositionPurged = errors.New("the stored binlog position was purged from the source")
+	// ErrUnparsedDDL means a DDL statement could not be parsed.
+	ErrUnparsedDDL = errors.New("cannot parse DDL statement")
+)
+
+// Capture reads one source server into Kafka.
+type Capture struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New validates cfg and returns a Capture. It does no I/O.
+func New(cfg Config) (*Capture, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Capture{cfg: cfg, log: cfg.Logger.With("component", "capture")}, nil
+}
+
+// run is the state of one Run.
+type run struct {
+	*Capture
+	conn   *client.Conn // metadata queries
+	pub    *publisher
+	flavor string
+	srcID  uint32 // the source's server_id
+
+	// Binlog stream state.
+	file       string   // current binlog file
+	resumePos  position // where to resume when not inside a transaction
+	lastTxnEnd position // end of the last source transaction read
+	inTxn      bool
+	txnStart   position
+	txnGTID    string
+	rowsInTxn  int64 // row images of the open transaction seen so far
+	skipRows   int64 // row images of the first transaction to skip (resume)
+	gtidSet    map[uint32]string
+	sourceTS   time.Time
+	lastCommit time.Time
+	dirty      bool // position moved since the last commit
+
+	tables map[string]*tableState // "db.table"
+	snap   *snapshot
+	parser *parser.Parser
+}
+
+// Run captures until ctx is done or an error stops it. On return every event
+// it published is committed with its checkpoint, or aborted.
+func (c *Capture) Run(ctx context.Context) error {
+	r := &run{Capture: c, gtidSet: map[uint32]string{}}
+	err := r.run(ctx)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (r *run) run(ctx context.Context) error {
+	cfg := r.cfg
+	conn, err := endpoint.DialMySQL(ctx, cfg.Source, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	r.conn = conn
+	info, err := checkSource(conn)
+	if err != nil {
+		return err
+	}
+	r.flavor, r.srcID = info.flavor, info.serverID
+
+	kopts, err := cfg.Kafka.Opts()
+	if err != nil {
+		return err
+	}
+	names := topics.Names{Prefix: cfg.Prefix}
+	adminCl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
+	}
+	err = topics.Ensure(ctx, kadm.NewClient(adminCl), topics.CheckpointsSpec(names.Checkpoints()))
+	adminCl.Close()
+	if err != nil {
+		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
+	}
+	cp, err := topics.ReadCheckpoint(ctx, kopts, names.Checkpoints(), cfg.Name)
+	if errors.Is(err, topics.ErrNoCheckpoint) {
+		cp, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+
+	srcl, err := sr.NewClient(sr.URLs(cfg.RegistryURL))
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", cfg.RegistryURL, err)
+	}
+	prod, err := kgo.NewClient(append(kopts[:len(kopts):len(kopts)],
+		kgo.TransactionalID("syncline-capture-"+cfg.Name),
+		kgo.TransactionTimeout(2*time.Minute),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		kgo.MaxBufferedRecords(50000),
+		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.ProducerBatchMaxBytes(4<<20),
+	)...)
+	if err != nil {
+		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
+	}
+	defer prod.Close()
+	r.pub, err = newPublisher(prod, schema.NewRegistry(srcl), names, cfg.Name, cfg.Partitions, !cfg.NoTombstones, cfg.Metrics)
+	if err != nil {
+		return err
+	}
+
+	start, err := r.restore(ctx, cp, info)
+	if err != nil {
+		return err
+	}
+	r.log.Info("capture starting", "source", cfg.Source.Redacted(), "flavor", r.flavor,
+		"position", start.String(), "tables", len(r.tables), "snapshot_pending", r.pendingSnapshots())
+
+	tlsCfg, err := endpoint.MySQLTLSConfig(cfg.Source)
+	if err != nil {
+		return err
+	}
+	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		ServerID:                cfg.ServerID,
+		Flavor:                  r.flavor,
+		Host:                    cfg.Source.Host,
+		Port:                    uint16(cfg.Source.Port),
+		User:                    cfg.Source.User,
+		Password:                cfg.Source.Password.Reveal(),
+		Charset:                 "utf8mb4",
+		ParseTime:               true,
+		TimestampStringLocation: time.UTC,
+		HeartbeatPeriod:         cfg.Heartbeat,
+		ReadTimeout:             cfg.Heartbeat*3 + 10*time.Second,
+		DisableRetrySync:        true,
+		MaxReconnectAttempts:    1,
+		Logger:                  r.log.With("part", "binlog"),
+		TLSConfig:               tlsCfg,
+	})
+	defer syncer.Close()
+	streamer, err := syncer.StartSync(mysql.Position{Name: start.File, Pos: start.Pos})
+	if err != nil {
+		return fmt.Errorf("start binlog stream at %s: %w", start, err)
+	}
+	defer r.closeSnapshot()
+	err = r.stream(ctx, streamer)
+	if err != nil {
+		err = r.pub.abort(err)
+	}
+	return r.purgedError(err, start)
+}
+
+// purgedError turns the server's "could not find first log file" into
+// ErrPositionPurged with the way out.
+func (r *run) purgedError(err error, start position) error {
+	var me *mysql.MyError
+	if errors.As(err, &me) && me.Code == mysql.ER_MASTER_FATAL_ERROR_READING_BINLOG {
+		return fmt.Errorf("%w: %s is gone (%s); start capture with --snapshot when_needed to snapshot the tables again", ErrPositionPurged, start, me.Message)
+	}
+	return err
+}
+
+// restore sets the stream and table state from the checkpoint, or for a
+// new capture from the source, and returns the position to stream from.
+func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInfoRow) (position, error) {
+	selected, err := listTables(ctx, r.conn, r.cfg.Tables)
+	if err != nil {
+		return position{}, err
+	}
+	if cp != nil && cp.ServerID != 0 && cp.ServerID != info.serverID {
+		return position{}, fmt.Errorf("the checkpoint of %q was taken on source server_id %d but %s has server_id %d: the binlog positions do not carry over; use a new --topic-prefix (or delete the task) to start over", r.cfg.Name, cp.ServerID, r.cfg.Source.Redacted(), info.serverID)
+	}
+	if cp != nil && r.cfg.Snapshot == SnapshotWhenNeeded && !positionExists(ctx, r.conn, position{cp.File, cp.Pos}) {
+		r.log.Warn("stored position was purged from the source; snapshotting every table again", "position", position{cp.File, cp.Pos}.String())
+		cp = nil
+	}
+	if err := checkTables(ctx, r.conn, selected); err != nil {
+		return position{}, err
+	}
+	r.tables = map[string]*tableState{}
+	if cp != nil {
+		for name, st := range cp.Tables {
+			ts, err := restoreTableState(name, st)
+			if err != nil {
+				return position{}, err
+			}
+			if _, ok := selected[name]; ok {
+				r.tables[name] = ts
+			}
+		}
+	}
+	newStage := stageSnapshot
+	if r.cfg.Snapshot == SnapshotNever {
+		newStage = stageStreaming
+	}
+	for name, ref := range selected {
+		if _, ok := r.tables[name]; !ok {
+			r.tables[name] = &tableState{db: ref.db, name: ref.name, stage: newStage}
+		} else {
+			r.tables[name].db, r.tables[name].name = ref.db, ref.name
+		}
+	}
+	if cp != nil {
+		r.skipRows = cp.SkipRows
+		if cp.SourceTSMillis > 0 {
+			r.sourceTS = time.UnixMilli(cp.SourceTSMillis)
+		}
+		return r.setStart(position{cp.File, cp.Pos}), nil
+	}
+	if r.pendingSnapshots() > 0 {
+		// Open the first snapshot now and stream from its position, so
+		// the first chunk needs no catching up.
+		if err := r.openSnapshot(ctx); err != nil {
+			return position{}, err
+		}
+		return r.setStart(r.snap.pos), nil
+	}
+	p, err := masterPosition(r.conn)
+	if err != nil {
+		return position{}, err
+	}
+	return r.setStart(p), nil
+}
+
+func (r *run) setStart(p position) position {
+	r.file, r.resumePos, r.lastTxnEnd = p.File, p, p
+	r.dirty = true
+	return p
+}
+
+func (r *run) pendingSnapshots() int {
+	n := 0
+	for _, t := range r.tables {
+		if t.stage == stageSnapshot {
+			n++
+		}
+	}
+	return n
+}
+
+// nextSnapshotTable returns the first table still to snapshot, in name
+// order so restarts pick the same one.
+func (r *run) nextSnapshotTable() *tableState {
+	var names []string
+	for n, t := range r.tables {
+		if t.stage == stageSnapshot {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	return r.tables[names[0]]
+}
+
+// checkpoint returns the checkpoint of the current state.
+func (r *run) checkpoint() topics.Checkpoint {
+	cp := topics.Checkpoint{
+		ServerID: r.srcID,
+		File:     r.resumePos.File, Pos: r.resumePos.Pos,
+		GTIDSet: r.gtidString(),
+		Tables:  make(map[string]topics.TableState, len(r.tables)),
+	}
+	if r.inTxn {
+		cp.File, cp.Pos, cp.SkipRows = r.txnStart.File, r.txnStart.Pos, r.rowsInTxn
+	}
+	if !r.sourceTS.IsZero() {
+		cp.SourceTSMillis = r.sourceTS.UnixMilli()
+	}
+	for n, t := range r.tables {
+		cp.Tables[n] = t.checkpoint()
+	}
+	return cp
+}
+
+// commit commits the open Kafka transaction with the current checkpoint.
+func (r *run) commit(ctx context.Context) error {
+	if err := r.pub.commit(ctx, r.checkpoint()); err != nil {
+		return err
+	}
+	r.lastCommit = time.Now()
+	r.dirty = false
+	r.cfg.Metrics.committed(r.sourceTS)
+	return nil
+}

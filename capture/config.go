@@ -1,0 +1,156 @@
+// Package capture reads one MySQL or MariaDB server, takes a consistent
+// snapshot of the selected tables and streams their binlog changes into
+// Kafka as Avro change events (docs/events.md), exactly once: every Kafka
+// transaction carries the checkpoint that covers its events.
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/topics"
+)
+
+// SnapshotMode says when capture reads tables in full.
+type SnapshotMode string
+
+// Snapshot modes.
+const (
+	// SnapshotInitial snapshots every table that has no position yet.
+	SnapshotInitial SnapshotMode = "initial"
+	// SnapshotNever only streams, from the current binlog position.
+	SnapshotNever SnapshotMode = "never"
+	// SnapshotWhenNeeded is SnapshotInitial that also snapshots again when
+	// the stored position was purged from the source.
+	SnapshotWhenNeeded SnapshotMode = "when_needed"
+)
+
+// Defaults of Config.
+const (
+	DefaultChunkRows     = 10000
+	DefaultBatchRows     = 20000
+	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultHeartbeat     = time.Second
+	DefaultPartitions    = 1
+	DefaultServerID      = 1001
+	DefaultChunkTime     = time.Second
+)
+
+// Config configures a capture. Build it, call Validate (New does), then Run.
+type Config struct {
+	// Name identifies the capture's checkpoint; it defaults to the prefix.
+	Name string
+	// Source is the MySQL or MariaDB server to read.
+	Source endpoint.Endpoint
+	// Kafka is the cluster to write to.
+	Kafka topics.Kafka
+	// RegistryURL is the Confluent-compatible schema registry.
+	RegistryURL string
+	// Prefix is the topic prefix (topics.DefaultPrefix by default).
+	Prefix string
+	// Tables selects the tables to capture.
+	Tables *filter.Filter
+	// Snapshot is the snapshot mode (SnapshotInitial by default).
+	Snapshot SnapshotMode
+	// ServerID is the replica server id capture uses; it must differ from
+	// every other replica's (DefaultServerID).
+	ServerID uint32
+	// Partitions is the partition count of new table topics.
+	Partitions int32
+	// Tombstones writes a null-valued record after each delete (on when
+	// NoTombstones is false).
+	NoTombstones bool
+	// ChunkRows is the number of rows per snapshot query.
+	ChunkRows int
+	// ChunkTime is how long snapshot reading may hold the binlog stream
+	// before it lets it catch up.
+	ChunkTime time.Duration
+	// BatchRows is the number of events after which a Kafka transaction is
+	// committed, even inside a large source transaction.
+	BatchRows int
+	// FlushInterval is the longest time events wait before their Kafka
+	// transaction is committed.
+	FlushInterval time.Duration
+	// Heartbeat is how often the position advances on an idle source.
+	Heartbeat time.Duration
+	// SkipDDLAt is the binlog position (file:pos) of one DDL statement that
+	// the parser cannot read and that the user chose to skip.
+	SkipDDLAt string
+	// Logger receives capture's log; slog.Default() when nil.
+	Logger *slog.Logger
+	// Metrics receives capture's figures; none when nil.
+	Metrics *Metrics
+}
+
+func (c *Config) setDefaults() {
+	if c.Prefix == "" {
+		c.Prefix = topics.DefaultPrefix
+	}
+	if c.Name == "" {
+		c.Name = c.Prefix
+	}
+	if c.Snapshot == "" {
+		c.Snapshot = SnapshotInitial
+	}
+	if c.ServerID == 0 {
+		c.ServerID = DefaultServerID
+	}
+	if c.Partitions == 0 {
+		c.Partitions = DefaultPartitions
+	}
+	if c.ChunkRows == 0 {
+		c.ChunkRows = DefaultChunkRows
+	}
+	if c.ChunkTime == 0 {
+		c.ChunkTime = DefaultChunkTime
+	}
+	if c.BatchRows == 0 {
+		c.BatchRows = DefaultBatchRows
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.Heartbeat == 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate fills in defaults and checks the configuration without I/O.
+func (c *Config) Validate() error {
+	c.setDefaults()
+	var errs []error
+	if c.Source.Kind != endpoint.MySQL {
+		errs = append(errs, fmt.Errorf("source: %s is not a mysql:// URL", c.Source.Redacted()))
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RegistryURL == "" {
+		errs = append(errs, errors.New("registry: a schema registry URL is required"))
+	}
+	if !topics.ValidPrefix(c.Prefix) {
+		errs = append(errs, fmt.Errorf("topic-prefix: %q must be 1-150 characters of [A-Za-z0-9_-]", c.Prefix))
+	}
+	if c.Tables == nil {
+		errs = append(errs, errors.New("tables: a table selection is required"))
+	}
+	switch c.Snapshot {
+	case SnapshotInitial, SnapshotNever, SnapshotWhenNeeded:
+	default:
+		errs = append(errs, fmt.Errorf("snapshot: %q is not one of initial, never, when_needed", c.Snapshot))
+	}
+	if c.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("partitions: %d must be at least 1", c.Partitions))
+	}
+	if c.ChunkRows < 1 || c.BatchRows < 1 {
+		errs = append(errs, errors.New("chunk-rows and batch-rows must be at least 1"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,337 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/topics"
+)
+
+// publisher writes change events to Kafka inside Kafka transactions, each
+// closed by the checkpoint that covers it.
+type publisher struct {
+	cl       *kgo.Client
+	adm      *kadm.Client
+	reg      *schema.Registry
+	names    topics.Names
+	name     string
+	parts    int32
+	tombs    bool
+	codecs   map[string]*tableCodec // by table shape fingerprint
+	topicsOK map[string]bool        // topics known to exist
+
+	ddlSchema avro.Schema
+	ddlKeyID  int
+	ddlValID  int
+	strSchema avro.Schema
+
+	metrics *Metrics
+
+	inTxn   bool
+	pending int // records in the open transaction
+
+	mu       sync.Mutex
+	firstErr error
+}
+
+// tableCodec encodes the events of one shape of one table.
+type tableCodec struct {
+	table    schema.Table
+	topic    string
+	keySch   *schema.Codec
+	valSch   *avro.RecordSchema
+	envSch   *schema.Codec
+	keyID    int
+	envID    int
+	keyTable schema.Table // the key columns alone, for chunk boundaries
+}
+
+func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name string, partitions int32, tombstones bool, m *Metrics) (*publisher, error) {
+	ddl, err := schema.SchemaChangeSchema()
+	if err != nil {
+		return nil, err
+	}
+	return &publisher{
+		cl: cl, adm: kadm.NewClient(cl), reg: reg, names: names, name: name,
+		parts: partitions, tombs: tombstones, metrics: m,
+		codecs: map[string]*tableCodec{}, topicsOK: map[string]bool{},
+		ddlSchema: ddl, strSchema: avro.MustParse(`"string"`),
+	}, nil
+}
+
+// codec returns the codec of a table shape, registering its schemas and
+// creating its topic the first time the shape is seen.
+func (p *publisher) codec(ctx context.Context, t schema.Table) (*tableCodec, error) {
+	fp := fingerprint(t)
+	if c, ok := p.codecs[fp]; ok {
+		return c, nil
+	}
+	topic := p.names.Table(t.Database, t.Name)
+	ns := schema.Namespace(topic)
+	keySch, err := t.KeySchema(ns)
+	if err != nil {
+		return nil, err
+	}
+	valSch, err := t.ValueSchema(ns)
+	if err != nil {
+		return nil, err
+	}
+	envSch, err := t.EnvelopeSchema(ns)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.ensureTopic(ctx, topics.TableSpec(topic, p.parts)); err != nil {
+		return nil, err
+	}
+	keyID, err := p.reg.Register(ctx, topics.KeySubject(topic), keySch)
+	if err != nil {
+		return nil, fmt.Errorf("register key schema of %s.%s: %w", t.Database, t.Name, err)
+	}
+	envID, err := p.reg.Register(ctx, topics.ValueSubject(topic), envSch)
+	if err != nil {
+		return nil, fmt.Errorf("register value schema of %s.%s: %w", t.Database, t.Name, err)
+	}
+	c := &tableCodec{table: t, topic: topic, keySch: schema.NewCodec(keySch), valSch: valSch, envSch: schema.NewCodec(envSch), keyID: keyID, envID: envID, keyTable: keyTable(t)}
+	p.codecs[fp] = c
+	return c, nil
+}
+
+func (p *publisher) ensureTopic(ctx context.Context, s topics.Spec) error {
+	if p.topicsOK[s.Name] {
+		return nil
+	}
+	if err := topics.Ensure(ctx, p.adm, s); err != nil {
+		return err
+	}
+	p.topicsOK[s.Name] = true
+	return nil
+}
+
+// sameKey reports whether two rows have the same key, by their encoding.
+func (c *tableCodec) sameKey(a, b map[string]any) (bool, error) {
+	ka, err := c.keySch.Marshal(c.table.KeyOf(a))
+	if err != nil {
+		return false, fmt.Errorf("encode key of %s.%s: %w", c.table.Database, c.table.Name, err)
+	}
+	kb, err := c.keySch.Marshal(c.table.KeyOf(b))
+	if err != nil {
+		return false, fmt.Errorf("encode key of %s.%s: %w", c.table.Database, c.table.Name, err)
+	}
+	return bytes.Equal(ka, kb), nil
+}
+
+// fingerprint identifies a table shape: its name, columns and key.
+func fingerprint(t schema.Table) string {
+	var b strings.Builder
+	b.WriteString(t.Database)
+	b.WriteByte(0)
+	b.WriteString(t.Name)
+	for _, c := range t.Columns {
+		b.WriteByte(0)
+		b.WriteString(c.Name)
+		b.WriteByte(1)
+		b.WriteString(c.Type.String())
+		if c.Nullable {
+			b.WriteString(" null")
+		}
+	}
+	b.WriteByte(0)
+	b.WriteString(strings.Join(t.Key, "\x01"))
+	return b.String()
+}
+
+// keyTable returns the table reduced to its key columns, in key order.
+func keyTable(t schema.Table) schema.Table {
+	kt := schema.Table{Database: t.Database, Name: t.Name, Key: t.Key}
+	for _, k := range t.Key {
+		c, _, _ := t.Column(k)
+		kt.Columns = append(kt.Columns, c)
+	}
+	return kt
+}
+
+// sourceInfo is the envelope's source block of one event.
+type sourceInfo struct {
+	version  int64
+	db       string
+	table    string
+	serverID uint32
+	gtid     string
+	file     string
+	pos      uint32
+	row      int
+	tsMillis int64
+	snapshot bool
+}
+
+func (p *publisher) sourceMap(s sourceInfo) map[string]any {
+	var gtid any
+	if s.gtid != "" {
+		gtid = s.gtid
+	}
+	snap := "false"
+	if s.snapshot {
+		snap = "true"
+	}
+	return map[string]any{
+		"version": s.version, "name": p.names.Prefix, "db": s.db, "table": s.table,
+		"server_id": int64(s.serverID), "gtid": gtid, "file": s.file, "pos": int64(s.pos),
+		"row": int32(s.row), "ts_ms": s.tsMillis, "snapshot": snap,
+	}
+}
+
+// begin opens a Kafka transaction when none is open.
+func (p *publisher) begin() error {
+	if p.inTxn {
+		return nil
+	}
+	if err := p.cl.BeginTransaction(); err != nil {
+		return fmt.Errorf("begin kafka transaction: %w", err)
+	}
+	p.inTxn = true
+	p.pending = 0
+	return nil
+}
+
+// change publishes one row change. before or after is nil for inserts,
+// snapshot reads and deletes.
+func (p *publisher) change(ctx context.Context, c *tableCodec, op string, before, after map[string]any, src sourceInfo) error {
+	if err := p.begin(); err != nil {
+		return err
+	}
+	row := after
+	if row == nil {
+		row = before
+	}
+	key, err := c.keySch.Marshal(c.table.KeyOf(row))
+	if err != nil {
+		return fmt.Errorf("encode key of %s.%s: %w", c.table.Database, c.table.Name, err)
+	}
+	env := map[string]any{
+		"before": schema.UnionRecord(c.valSch, before), "after": schema.UnionRecord(c.valSch, after), "source": p.sourceMap(src),
+		"op": op, "ts_ms": time.Now().UnixMilli(),
+	}
+	val, err := c.envSch.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("encode %s event of %s.%s: %w", op, c.table.Database, c.table.Name, err)
+	}
+	k := topics.AppendFrame(make([]byte, 0, 5+len(key)), c.keyID)
+	k = append(k, key...)
+	v := topics.AppendFrame(make([]byte, 0, 5+len(val)), c.envID)
+	v = append(v, val...)
+	p.produce(ctx, &kgo.Record{Topic: c.topic, Key: k, Value: v})
+	p.metrics.event(c.table.Database+"."+c.table.Name, op, len(k)+len(v))
+	if op == "d" && p.tombs {
+		p.produce(ctx, &kgo.Record{Topic: c.topic, Key: k})
+	}
+	return p.err()
+}
+
+// schemaChange publishes one DDL event.
+func (p *publisher) schemaChange(ctx context.Context, ev map[string]any, db string) error {
+	if err := p.begin(); err != nil {
+		return err
+	}
+	topic := p.names.SchemaChanges()
+	if p.ddlValID == 0 {
+		if err := p.ensureTopic(ctx, topics.SchemaChangesSpec(topic)); err != nil {
+			return err
+		}
+		var err error
+		if p.ddlKeyID, err = p.reg.Register(ctx, topics.KeySubject(topic), p.strSchema); err != nil {
+			return fmt.Errorf("register schema-change key schema: %w", err)
+		}
+		if p.ddlValID, err = p.reg.Register(ctx, topics.ValueSubject(topic), p.ddlSchema); err != nil {
+			return fmt.Errorf("register schema-change value schema: %w", err)
+		}
+	}
+	key, err := avro.Marshal(p.strSchema, db)
+	if err != nil {
+		return err
+	}
+	val, err := avro.Marshal(p.ddlSchema, ev)
+	if err != nil {
+		return fmt.Errorf("encode schema change: %w", err)
+	}
+	p.produce(ctx, &kgo.Record{
+		Topic: topic,
+		Key:   append(topics.AppendFrame(nil, p.ddlKeyID), key...),
+		Value: append(topics.AppendFrame(nil, p.ddlValID), val...),
+	})
+	return p.err()
+}
+
+func (p *publisher) produce(ctx context.Context, r *kgo.Record) {
+	p.pending++
+	p.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+		if err != nil {
+			p.mu.Lock()
+			if p.firstErr == nil {
+				p.firstErr = err
+			}
+			p.mu.Unlock()
+		}
+	})
+}
+
+func (p *publisher) err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.firstErr != nil {
+		return fmt.Errorf("produce to kafka: %w", p.firstErr)
+	}
+	return nil
+}
+
+// commit writes the checkpoint and commits the open transaction (opening
+// one when none is open, so a heartbeat checkpoint is committed too).
+func (p *publisher) commit(ctx context.Context, cp topics.Checkpoint) error {
+	if err := p.begin(); err != nil {
+		return err
+	}
+	cp.TSMillis = time.Now().UnixMilli()
+	rec, err := cp.Record(p.names.Checkpoints(), p.name)
+	if err != nil {
+		return err
+	}
+	p.produce(ctx, rec)
+	if err := p.cl.Flush(ctx); err != nil {
+		return p.abort(fmt.Errorf("flush kafka transaction: %w", err))
+	}
+	if err := p.err(); err != nil {
+		return p.abort(err)
+	}
+	if err := p.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		p.inTxn = false
+		return fmt.Errorf("commit kafka transaction: %w", err)
+	}
+	p.inTxn = false
+	return nil
+}
+
+// abort aborts the open transaction and returns cause.
+func (p *publisher) abort(cause error) error {
+	if !p.inTxn {
+		return cause
+	}
+	p.inTxn = false
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.cl.AbortBufferedRecords(ctx); err != nil {
+		return errors.Join(cause, err)
+	}
+	if err := p.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		return errors.Join(cause, fmt.Errorf("abort kafka transaction: %w", err))
+	}
+	return cause
+}

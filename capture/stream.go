@@ -1,0 +1,284 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/syncline/syncline/schema"
+)
+
+// stream reads binlog events until ctx is done or an error occurs.
+func (r *run) stream(ctx context.Context, s *replication.BinlogStreamer) error {
+	r.lastCommit = time.Now()
+	for {
+		wait := r.cfg.FlushInterval
+		if r.snap != nil || (!r.inTxn && r.pendingSnapshots() > 0) {
+			wait = 10 * time.Millisecond
+		}
+		ectx, cancel := context.WithTimeout(ctx, wait)
+		ev, err := s.GetEvent(ectx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return r.shutdown(ctx)
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				if err := r.idle(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			return fmt.Errorf("read binlog at %s: %w", r.resumePos, err)
+		}
+		if err := r.event(ctx, ev); err != nil {
+			return err
+		}
+	}
+}
+
+// shutdown commits what was read up to the last transaction boundary.
+func (r *run) shutdown(ctx context.Context) error {
+	if !r.pub.inTxn && !r.dirty {
+		return ctx.Err()
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.commit(cctx); err != nil {
+		return fmt.Errorf("final commit: %w", err)
+	}
+	r.log.Info("capture stopped", "position", r.resumePos.String())
+	return ctx.Err()
+}
+
+// idle runs when no event arrived for a while: the stream is at a
+// transaction boundary or waiting inside a slow transaction.
+func (r *run) idle(ctx context.Context) error {
+	if r.inTxn {
+		return nil
+	}
+	if err := r.maybeSnapshot(ctx, r.resumePos, true); err != nil {
+		return err
+	}
+	return r.maybeCommit(ctx, false)
+}
+
+// maybeCommit commits when the batch is full, when events waited long
+// enough, or when a heartbeat is due.
+func (r *run) maybeCommit(ctx context.Context, boundary bool) error {
+	since := time.Since(r.lastCommit)
+	switch {
+	case r.pub.pending >= r.cfg.BatchRows:
+	case r.pub.pending > 0 && since >= r.cfg.FlushInterval && (boundary || !r.inTxn):
+	case r.dirty && since >= r.cfg.Heartbeat && !r.inTxn:
+	default:
+		return nil
+	}
+	return r.commit(ctx)
+}
+
+// event handles one binlog event.
+func (r *run) event(ctx context.Context, ev *replication.BinlogEvent) error {
+	h := ev.Header
+	if h.Timestamp > 0 && h.EventType != replication.HEARTBEAT_EVENT {
+		r.sourceTS = time.Unix(int64(h.Timestamp), 0)
+	}
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		r.file = string(e.NextLogName)
+		if !r.inTxn {
+			r.resumePos = position{r.file, uint32(e.Position)}
+		}
+		return nil
+	case *replication.FormatDescriptionEvent:
+		return nil
+	case *replication.MariadbGTIDEvent:
+		r.gtidSet[e.GTID.DomainID] = e.GTID.String()
+		return r.beginTxn(ctx, h, e.GTID.String())
+	case *replication.GTIDEvent:
+		return r.beginTxn(ctx, h, gtidOf(e))
+	case *replication.QueryEvent:
+		q := string(e.Query)
+		switch {
+		case strings.EqualFold(q, "BEGIN"):
+			if !r.inTxn {
+				return r.beginTxn(ctx, h, "")
+			}
+			return nil
+		case strings.EqualFold(q, "COMMIT"):
+			return r.endTxn(ctx, h)
+		}
+		if err := r.ddl(ctx, h, e); err != nil {
+			return err
+		}
+		return r.endTxn(ctx, h)
+	case *replication.XIDEvent:
+		return r.endTxn(ctx, h)
+	case *replication.RowsEvent:
+		return r.rows(ctx, h, e)
+	case *replication.TableMapEvent:
+		return nil
+	}
+	if h.EventType == replication.HEARTBEAT_EVENT {
+		if !r.inTxn {
+			// The server has nothing newer: the source is idle now.
+			r.sourceTS = time.Now()
+			r.dirty = true
+		}
+		return nil
+	}
+	if !r.inTxn && h.LogPos > 0 {
+		r.resumePos = position{r.file, h.LogPos}
+	}
+	return nil
+}
+
+func gtidOf(e *replication.GTIDEvent) string {
+	g, err := e.GTIDNext()
+	if err != nil {
+		return ""
+	}
+	return g.String()
+}
+
+// beginTxn handles the event that opens a source transaction; snapshot
+// chunks are read here, at the boundary before it.
+func (r *run) beginTxn(ctx context.Context, h *replication.EventHeader, gtid string) error {
+	if r.inTxn {
+		return nil
+	}
+	start := position{r.file, h.LogPos - h.EventSize}
+	if err := r.maybeSnapshot(ctx, start, false); err != nil {
+		return err
+	}
+	r.inTxn, r.txnStart, r.txnGTID, r.rowsInTxn = true, r.resumePos, gtid, 0
+	return nil
+}
+
+// endTxn closes a source transaction.
+func (r *run) endTxn(ctx context.Context, h *replication.EventHeader) error {
+	r.inTxn, r.txnGTID, r.rowsInTxn, r.skipRows = false, "", 0, 0
+	r.resumePos = position{r.file, h.LogPos}
+	r.lastTxnEnd = r.resumePos
+	r.dirty = true
+	return r.maybeCommit(ctx, true)
+}
+
+// rows publishes the row images of one rows event.
+func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replication.RowsEvent) error {
+	kind := e.Type()
+	step := 1
+	if kind == replication.EnumRowsEventTypeUpdate {
+		step = 2
+	}
+	n := int64(len(e.Rows) / step)
+	first := r.rowsInTxn
+	r.rowsInTxn += n
+	db, name := string(e.Table.Schema), string(e.Table.Table)
+	ts := r.tables[db+"."+name]
+	if ts == nil || r.rowsInTxn <= r.skipRows {
+		return nil
+	}
+	t, err := schema.FromTableMap(e.Table)
+	if err != nil {
+		return fmt.Errorf("decode rows of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err)
+	}
+	codec, err := r.pub.codec(ctx, t)
+	if err != nil {
+		return err
+	}
+	eventStart := h.LogPos - h.EventSize
+	src := sourceInfo{
+		db: db, table: name, serverID: h.ServerID, gtid: r.txnGTID, file: r.file, pos: eventStart,
+		tsMillis: int64(h.Timestamp) * 1000,
+	}
+	for i := 0; i < int(n); i++ {
+		if first+int64(i) < r.skipRows {
+			continue
+		}
+		src.row = i
+		if src.version, err = version(r.file, eventStart+uint32(i)); err != nil {
+			return err
+		}
+		var before, after map[string]any
+		switch kind {
+		case replication.EnumRowsEventTypeInsert:
+			after, err = t.BinlogRow(e.Rows[i])
+		case replication.EnumRowsEventTypeDelete:
+			before, err = t.BinlogRow(e.Rows[i])
+		case replication.EnumRowsEventTypeUpdate:
+			before, err = t.BinlogRow(e.Rows[2*i])
+			if err == nil {
+				after, err = t.BinlogRow(e.Rows[2*i+1])
+			}
+		default:
+			return fmt.Errorf("rows event of unknown type %s at %s:%d", h.EventType, r.file, h.LogPos)
+		}
+		if err != nil {
+			return fmt.Errorf("decode row of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err)
+		}
+		if err := r.publishChange(ctx, ts, codec, before, after, src); err != nil {
+			return err
+		}
+		if r.pub.pending >= r.cfg.BatchRows {
+			// A large source transaction: commit this part with a
+			// checkpoint that says how many of its rows are out.
+			saved := r.rowsInTxn
+			r.rowsInTxn = first + int64(i) + 1
+			err := r.commit(ctx)
+			r.rowsInTxn = saved
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// publishChange publishes one change, filtered by the table's snapshot
+// progress: keys the snapshot has not reached yet are left to it.
+func (r *run) publishChange(ctx context.Context, ts *tableState, c *tableCodec, before, after map[string]any, src sourceInfo) error {
+	var beforeOut, afterOut bool
+	if before != nil {
+		beforeOut = ts.published(c, before)
+	}
+	if after != nil {
+		afterOut = ts.published(c, after)
+	}
+	switch {
+	case before == nil && after != nil:
+		if afterOut {
+			return r.pub.change(ctx, c, "c", nil, after, src)
+		}
+	case before != nil && after == nil:
+		if beforeOut {
+			return r.pub.change(ctx, c, "d", before, nil, src)
+		}
+	default:
+		same, err := c.sameKey(before, after)
+		if err != nil {
+			return err
+		}
+		if same && beforeOut {
+			return r.pub.change(ctx, c, "u", before, after, src)
+		}
+		if same {
+			return nil
+		}
+		// A primary-key change: a delete of the old key and a create of
+		// the new one.
+		if beforeOut {
+			if err := r.pub.change(ctx, c, "d", before, nil, src); err != nil {
+				return err
+			}
+		}
+		if afterOut {
+			return r.pub.change(ctx, c, "c", nil, after, src)
+		}
+	}
+	return nil
+}
