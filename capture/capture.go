@@ -28,6 +28,9 @@ var (
 	ErrPositionPurged = errors.New("the stored binlog position was purged from the source")
 	// ErrUnparsedDDL means a DDL statement could not be parsed.
 	ErrUnparsedDDL = errors.New("cannot parse DDL statement")
+
+	errCheckpoint = errors.New("checkpoint does not fit the source")
+	errBadTable   = errors.New("table cannot be captured")
 )
 
 // Capture reads one source server into Kafka.
@@ -73,13 +76,55 @@ type run struct {
 
 // Run captures until ctx is done or an error stops it. On return every event
 // it published is committed with its checkpoint, or aborted.
+//
+// A failure that may pass (a lost connection, Kafka unavailable) restarts
+// the capture from its last checkpoint, with backoff, for up to RetryWindow;
+// one that needs a person (a setting, a purged position, a keyless table, an
+// unreadable DDL) stops it at once.
 func (c *Capture) Run(ctx context.Context) error {
-	r := &run{Capture: c, gtidSet: map[uint32]string{}}
-	err := r.run(ctx)
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil
+	var failingSince time.Time
+	backoff := time.Second
+	for {
+		r := &run{Capture: c, gtidSet: map[uint32]string{}}
+		started := time.Now()
+		err := r.run(ctx)
+		if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+			return nil
+		}
+		if err == nil || permanent(err) {
+			return err
+		}
+		if time.Since(started) > time.Minute {
+			failingSince, backoff = time.Time{}, time.Second
+		}
+		if failingSince.IsZero() {
+			failingSince = started
+		}
+		if time.Since(failingSince) > c.cfg.RetryWindow {
+			return fmt.Errorf("giving up after retrying for %s: %w", c.cfg.RetryWindow, err)
+		}
+		c.log.Warn("capture failed; restarting from the last checkpoint", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
 	}
-	return err
+}
+
+// permanent reports whether an error needs a person rather than a retry.
+func permanent(err error) bool {
+	for _, target := range []error{
+		ErrPositionPurged, ErrUnparsedDDL, ErrBinlogOff, ErrNotRowFormat, ErrNotFullImage,
+		ErrNoRowMetadata, ErrNoTablesFound, errBadTable, endpoint.ErrAuth, endpoint.ErrBadURL,
+		schema.ErrNoKey, schema.ErrUnsupportedType, schema.ErrNoRowMetadata, errCheckpoint,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) run(ctx context.Context) error {
@@ -198,7 +243,7 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 		return position{}, err
 	}
 	if cp != nil && cp.ServerID != 0 && cp.ServerID != info.serverID {
-		return position{}, fmt.Errorf("the checkpoint of %q was taken on source server_id %d but %s has server_id %d: the binlog positions do not carry over; use a new --topic-prefix (or delete the task) to start over", r.cfg.Name, cp.ServerID, r.cfg.Source.Redacted(), info.serverID)
+		return position{}, fmt.Errorf("%w: the checkpoint of %q was taken on source server_id %d but %s has server_id %d: the binlog positions do not carry over; use a new --topic-prefix (or delete the task) to start over", errCheckpoint, r.cfg.Name, cp.ServerID, r.cfg.Source.Redacted(), info.serverID)
 	}
 	if cp != nil && r.cfg.Snapshot == SnapshotWhenNeeded && !positionExists(ctx, r.conn, position{cp.File, cp.Pos}) {
 		r.log.Warn("stored position was purged from the source; snapshotting every table again", "position", position{cp.File, cp.Pos}.String())

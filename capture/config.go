@@ -38,6 +38,7 @@ const (
 	DefaultPartitions    = 1
 	DefaultServerID      = 1001
 	DefaultChunkTime     = time.Second
+	DefaultRetryWindow   = 12 * time.Hour
 )
 
 // Config configures a capture. Build it, call Validate (New does), then Run.
@@ -80,6 +81,9 @@ type Config struct {
 	// SkipDDLAt is the binlog position (file:pos) of one DDL statement that
 	// the parser cannot read and that the user chose to skip.
 	SkipDDLAt string
+	// RetryWindow is how long capture keeps restarting after failures that
+	// may pass, such as a lost connection (DefaultRetryWindow).
+	RetryWindow time.Duration
 	// Logger receives capture's log; slog.Default() when nil.
 	Logger *slog.Logger
 	// Metrics receives capture's figures; none when nil.
@@ -116,6 +120,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Heartbeat == 0 {
 		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.RetryWindow == 0 {
+		c.RetryWindow = DefaultRetryWindow
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -103,7 +103,7 @@ func checkTables(ctx context.Context, conn *client.Conn, tables map[string]table
 		if _, err := schema.LoadTable(ctx, conn, t.db, t.name); err != nil {
 			switch {
 			case errors.Is(err, schema.ErrNoKey):
-				errs = append(errs, fmt.Errorf("table %s.%s has no primary key or NOT NULL unique key: add one, or leave it out with --exclude-tables", t.db, t.name))
+				errs = append(errs, fmt.Errorf("%w: %s.%s has no primary key or NOT NULL unique key: add one, or leave it out with --exclude-tables", errBadTable, t.db, t.name))
 			case errors.Is(err, schema.ErrUnsupportedType):
 				errs = append(errs, fmt.Errorf("table %s.%s: %w; leave it out with --exclude-tables", t.db, t.name, err))
 			default:

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
+
+	"github.com/syncline/syncline/topics"
+)
+
+// Kafka connection flags, shared by capture and apply.
+const (
+	flagKafkaTLS          = "kafka-tls"
+	flagKafkaTLSCA        = "kafka-tls-ca"
+	flagKafkaTLSInsecure  = "kafka-tls-insecure"
+	flagKafkaSASL         = "kafka-sasl-mechanism"
+	flagKafkaSASLUser     = "kafka-sasl-user"
+	flagKafkaSASLPassFile = "kafka-sasl-password-file"
+	flagMetricsAddr       = "metrics-addr"
+)
+
+// kafkaFlags are the flags that reach Kafka and the registry.
+func kafkaFlags() []cli.Flag {
+	return []cli.Flag{
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagBrokers, Usage: "Kafka seed brokers, comma-separated `host:port` (required)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagRegistry, Usage: "schema registry `URL`, http://host:port (required)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagTopicPrefix, Value: topics.DefaultPrefix, Usage: "prefix of every topic of the task"}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagKafkaTLS, Usage: "connect to Kafka with TLS"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagKafkaTLSCA, Usage: "PEM `FILE` of CA certificates for Kafka's TLS, added to the system's"}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagKafkaTLSInsecure, Usage: "do not verify Kafka's certificate (tests only)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagKafkaSASL, Usage: "SASL mechanism: plain, scram-sha-256 or scram-sha-512"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagKafkaSASLUser, Usage: "SASL user name"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagKafkaSASLPassFile, Usage: "read the SASL password from `FILE` (or set SYNCLINE_KAFKA_SASL_PASSWORD)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagMetricsAddr, Usage: "serve /metrics, /healthz and /readyz on `HOST:PORT` (off when empty)"}),
+	}
+}
+
+// kafkaConfig reads the Kafka flags. Every error is a usage error.
+func kafkaConfig(c *cli.Context) (topics.Kafka, error) {
+	k := topics.Kafka{
+		Brokers:            splitList(c.StringSlice(flagBrokers)),
+		TLS:                c.Bool(flagKafkaTLS) || c.String(flagKafkaTLSCA) != "",
+		CAFile:             c.String(flagKafkaTLSCA),
+		InsecureSkipVerify: c.Bool(flagKafkaTLSInsecure),
+		SASLMechanism:      strings.ToLower(c.String(flagKafkaSASL)),
+		SASLUser:           c.String(flagKafkaSASLUser),
+		SASLPassword:       os.Getenv("SYNCLINE_KAFKA_SASL_PASSWORD"),
+	}
+	if f := c.String(flagKafkaSASLPassFile); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return k, usagef(c, "--%s: %v", flagKafkaSASLPassFile, err)
+		}
+		k.SASLPassword = strings.TrimRight(string(b), "\r\n")
+	}
+	if len(k.Brokers) == 0 {
+		return k, usagef(c, "missing required flag --%s", flagBrokers)
+	}
+	if c.String(flagRegistry) == "" {
+		return k, usagef(c, "missing required flag --%s", flagRegistry)
+	}
+	if err := k.Validate(); err != nil {
+		return k, usagef(c, "%v", err)
+	}
+	return k, nil
+}
