@@ -206,11 +206,14 @@ func (r *run) run(ctx context.Context) error {
 		ParseTime:               true,
 		TimestampStringLocation: time.UTC,
 		HeartbeatPeriod:         cfg.Heartbeat,
-		ReadTimeout:             cfg.Heartbeat*3 + 10*time.Second,
-		DisableRetrySync:        true,
-		MaxReconnectAttempts:    1,
-		Logger:                  r.log.With("part", "binlog"),
-		TLSConfig:               tlsCfg,
+		// Decoded events waiting for capture; each holds up to ~8 KB of
+		// rows, so the default of 10240 would hold hundreds of MB.
+		EventCacheCount:      256,
+		ReadTimeout:          cfg.Heartbeat*3 + 10*time.Second,
+		DisableRetrySync:     true,
+		MaxReconnectAttempts: 1,
+		Logger:               r.log.With("part", "binlog"),
+		TLSConfig:            tlsCfg,
 	})
 	defer syncer.Close()
 	streamer, err := syncer.StartSync(mysql.Position{Name: start.File, Pos: start.Pos})
