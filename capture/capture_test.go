@@ -132,10 +132,15 @@ func writeLoad(ctx context.Context, t *testing.T, db *sql.DB, table string, firs
 			rng := rand.New(rand.NewPCG(seed, uint64(w)))
 			for ctx.Err() == nil {
 				var err error
-				switch x := rng.IntN(10); {
-				case x < 3:
+				switch x := rng.IntN(100); {
+				case x == 0 && w == 0:
+					// A large transaction: more rows than a Kafka
+					// transaction holds, so capture splits it.
+					from := 1 + rng.Int64N(max(next.Load()-2000, 1))
+					_, err = db.Exec("UPDATE "+table+" SET n = n + 1 WHERE id BETWEEN ? AND ?", from, from+1500)
+				case x < 30:
 					_, err = db.Exec("INSERT INTO "+table+" (id, n) VALUES (?, 0)", next.Add(1))
-				case x < 9:
+				case x < 90:
 					// A multi-row transaction of updates.
 					tx, terr := db.Begin()
 					if terr != nil {
