@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -62,6 +63,13 @@ func runChild(raw string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if f := os.Getenv("SYNCLINE_TEST_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err == nil {
+			_ = pprof.StartCPUProfile(out)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	c, err := capture.New(cfg)
 	if err == nil {
 		err = c.Run(ctx)
