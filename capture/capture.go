@@ -118,7 +118,7 @@ func permanent(err error) bool {
 	for _, target := range []error{
 		ErrPositionPurged, ErrUnparsedDDL, ErrBinlogOff, ErrNotRowFormat, ErrNotFullImage,
 		ErrNoRowMetadata, ErrNoTablesFound, errBadTable, endpoint.ErrAuth, endpoint.ErrBadURL,
-		schema.ErrNoKey, schema.ErrUnsupportedType, schema.ErrNoRowMetadata, errCheckpoint,
+		schema.ErrNoKey, schema.ErrUnsupportedType, schema.ErrNoRowMetadata, errCheckpoint, errUndecodable,
 	} {
 		if errors.Is(err, target) {
 			return true

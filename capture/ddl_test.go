@@ -1,10 +1,15 @@
 package capture_test
 
 import (
+	"context"
+	"errors"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/syncline/syncline/capture"
 )
 
 // TestRowsKeepTheirShapeAcrossDDL writes rows between ADD COLUMN ... AFTER,
@@ -88,4 +93,64 @@ func fieldList(m map[string]any) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ",")
+}
+
+// TestUnparsedDDL stops capture at a statement the parser cannot read,
+// with an error naming it and the flag that skips it, and continues past
+// it with that flag.
+func TestUnparsedDDL(t *testing.T) {
+	p := newPipeline(t)
+	db := p.src.DB(t, p.db)
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY)")
+	stop := p.start()
+	waitFor(t, 30*time.Second, "capture to start", func() bool { return p.checkpoint() != nil })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "INSERT INTO t VALUES (1)")
+	mustExec(t, db, "ALTER TABLE t ADD COLUMN c INT DEFAULT (1+1)")
+	mustExec(t, db, "INSERT INTO t VALUES (2, 22)")
+
+	err := p.runOnce(30 * time.Second)
+	if !errors.Is(err, capture.ErrUnparsedDDL) || !strings.Contains(err.Error(), "DEFAULT (1+1)") || !strings.Contains(err.Error(), "--skip-ddl-at") {
+		t.Fatalf("got %v, want ErrUnparsedDDL naming the statement and --skip-ddl-at", err)
+	}
+	at := err.Error()[strings.LastIndex(err.Error(), " ")+1:]
+	cfg, _ := p.spec.config()
+	cfg.SkipDDLAt = at
+	c, err := capture.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	topic := p.prefix + "." + p.db + ".t"
+	waitFor(t, 30*time.Second, "both rows", func() bool { return len(p.readAll(topic)) == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	evs := p.readAll(topic)
+	if got := norm(evs[1].After["c"]); !reflect.DeepEqual(got, int64(22)) {
+		t.Fatalf("row after the skipped DDL: c = %v", got)
+	}
+}
+
+// TestUndecodableColumn stops capture with a named error, not a retry
+// loop, when the binlog holds a column type go-mysql cannot decode.
+func TestUndecodableColumn(t *testing.T) {
+	p := newPipeline(t)
+	db := p.src.DB(t, p.db)
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, c BLOB COMPRESSED)")
+	stop := p.start()
+	waitFor(t, 30*time.Second, "capture to start", func() bool { return p.checkpoint() != nil })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "INSERT INTO t VALUES (1, 'secret-value')")
+	err := p.runOnce(30 * time.Second)
+	if err == nil || !strings.Contains(err.Error(), "--exclude-tables") || strings.Contains(err.Error(), "secret-value") {
+		t.Fatalf("got %v, want an error naming --exclude-tables without the row's data", err)
+	}
 }

@@ -33,7 +33,7 @@ func (r *run) stream(ctx context.Context, s *replication.BinlogStreamer) error {
 				}
 				continue
 			}
-			return fmt.Errorf("read binlog at %s: %w", r.resumePos, err)
+			return r.readError(err)
 		}
 		if err := r.event(ctx, ev); err != nil {
 			return err
@@ -281,4 +281,17 @@ func (r *run) publishChange(ctx context.Context, ts *tableState, c *tableCodec, 
 		}
 	}
 	return nil
+}
+
+// errUndecodable marks a binlog event go-mysql cannot decode.
+var errUndecodable = errors.New("binlog event cannot be decoded")
+
+// readError words a failure to read the binlog. go-mysql's decoding errors
+// quote the event's bytes (row data): keep only their reason.
+func (r *run) readError(err error) error {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ", Err: "); i >= 0 && strings.Contains(msg, "don't know how to handle") {
+		return fmt.Errorf("%w after %s: %s; the table holds a column type capture cannot read (such as a MariaDB COMPRESSED column): change the column or leave the table out with --exclude-tables", errUndecodable, r.resumePos, msg[i+len(", Err: "):])
+	}
+	return fmt.Errorf("read binlog after %s: %w", r.resumePos, err)
 }
