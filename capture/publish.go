@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,12 +47,9 @@ type publisher struct {
 type tableCodec struct {
 	table    schema.Table
 	topic    string
-	keySch   *schema.Codec
-	valSch   *avro.RecordSchema
-	envSch   *schema.Codec
+	enc      *schema.Encoder
 	keyID    int
 	envID    int
-	keyTable schema.Table // the key columns alone, for chunk boundaries
 }
 
 func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name string, partitions int32, tombstones bool, m *Metrics) (*publisher, error) {
@@ -82,10 +78,6 @@ func (p *publisher) codec(ctx context.Context, t schema.Table) (*tableCodec, err
 	if err != nil {
 		return nil, err
 	}
-	valSch, err := t.ValueSchema(ns)
-	if err != nil {
-		return nil, err
-	}
 	envSch, err := t.EnvelopeSchema(ns)
 	if err != nil {
 		return nil, err
@@ -101,7 +93,11 @@ func (p *publisher) codec(ctx context.Context, t schema.Table) (*tableCodec, err
 	if err != nil {
 		return nil, fmt.Errorf("register value schema of %s.%s: %w", t.Database, t.Name, err)
 	}
-	c := &tableCodec{table: t, topic: topic, keySch: schema.NewCodec(keySch), valSch: valSch, envSch: schema.NewCodec(envSch), keyID: keyID, envID: envID, keyTable: keyTable(t)}
+	enc, err := schema.NewEncoder(t)
+	if err != nil {
+		return nil, err
+	}
+	c := &tableCodec{table: t, topic: topic, enc: enc, keyID: keyID, envID: envID}
 	p.codecs[fp] = c
 	return c, nil
 }
@@ -115,19 +111,6 @@ func (p *publisher) ensureTopic(ctx context.Context, s topics.Spec) error {
 	}
 	p.topicsOK[s.Name] = true
 	return nil
-}
-
-// sameKey reports whether two rows have the same key, by their encoding.
-func (c *tableCodec) sameKey(a, b map[string]any) (bool, error) {
-	ka, err := c.keySch.Marshal(c.table.KeyOf(a))
-	if err != nil {
-		return false, fmt.Errorf("encode key of %s.%s: %w", c.table.Database, c.table.Name, err)
-	}
-	kb, err := c.keySch.Marshal(c.table.KeyOf(b))
-	if err != nil {
-		return false, fmt.Errorf("encode key of %s.%s: %w", c.table.Database, c.table.Name, err)
-	}
-	return bytes.Equal(ka, kb), nil
 }
 
 // fingerprint identifies a table shape: its name, columns and key.
@@ -150,16 +133,6 @@ func fingerprint(t schema.Table) string {
 	return b.String()
 }
 
-// keyTable returns the table reduced to its key columns, in key order.
-func keyTable(t schema.Table) schema.Table {
-	kt := schema.Table{Database: t.Database, Name: t.Name, Key: t.Key}
-	for _, k := range t.Key {
-		c, _, _ := t.Column(k)
-		kt.Columns = append(kt.Columns, c)
-	}
-	return kt
-}
-
 // sourceInfo is the envelope's source block of one event.
 type sourceInfo struct {
 	version  int64
@@ -174,6 +147,20 @@ type sourceInfo struct {
 	snapshot bool
 }
 
+// source is the envelope's source record of an event.
+func (p *publisher) source(s sourceInfo) schema.Source {
+	snap := "false"
+	if s.snapshot {
+		snap = "true"
+	}
+	return schema.Source{
+		Version: s.version, Name: p.names.Prefix, DB: s.db, Table: s.table, ServerID: int64(s.serverID),
+		GTID: s.gtid, File: s.file, Pos: int64(s.pos), Row: int32(s.row), TSMillis: s.tsMillis, Snapshot: snap,
+	}
+}
+
+// sourceMap is the source record as a map, for the schema-change events
+// that hamba encodes.
 func (p *publisher) sourceMap(s sourceInfo) map[string]any {
 	var gtid any
 	if s.gtid != "" {
@@ -204,8 +191,8 @@ func (p *publisher) begin() error {
 }
 
 // change publishes one row change. before or after is nil for inserts,
-// snapshot reads and deletes.
-func (p *publisher) change(ctx context.Context, c *tableCodec, op string, before, after map[string]any, src sourceInfo) error {
+// snapshot reads and deletes; rows are in column order.
+func (p *publisher) change(ctx context.Context, c *tableCodec, op string, before, after []any, src sourceInfo) error {
 	if err := p.begin(); err != nil {
 		return err
 	}
@@ -213,22 +200,14 @@ func (p *publisher) change(ctx context.Context, c *tableCodec, op string, before
 	if row == nil {
 		row = before
 	}
-	key, err := c.keySch.Marshal(c.table.KeyOf(row))
+	k, err := c.enc.AppendKey(topics.AppendFrame(make([]byte, 0, 64), c.keyID), row)
 	if err != nil {
-		return fmt.Errorf("encode key of %s.%s: %w", c.table.Database, c.table.Name, err)
+		return err
 	}
-	env := map[string]any{
-		"before": schema.UnionRecord(c.valSch, before), "after": schema.UnionRecord(c.valSch, after), "source": p.sourceMap(src),
-		"op": op, "ts_ms": time.Now().UnixMilli(),
+	v := topics.AppendFrame(make([]byte, 0, 256), c.envID)
+	if v, err = c.enc.AppendEnvelope(v, before, after, p.source(src), op, time.Now().UnixMilli()); err != nil {
+		return err
 	}
-	val, err := c.envSch.Marshal(env)
-	if err != nil {
-		return fmt.Errorf("encode %s event of %s.%s: %w", op, c.table.Database, c.table.Name, err)
-	}
-	k := topics.AppendFrame(make([]byte, 0, 5+len(key)), c.keyID)
-	k = append(k, key...)
-	v := topics.AppendFrame(make([]byte, 0, 5+len(val)), c.envID)
-	v = append(v, val...)
 	p.produce(ctx, &kgo.Record{Topic: c.topic, Key: k, Value: v})
 	p.metrics.event(c.table.Database+"."+c.table.Name, op, len(k)+len(v))
 	if op == "d" && p.tombs {

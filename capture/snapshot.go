@@ -215,7 +215,7 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 	var last []any
 	var res mysql.Result
 	err = r.snap.conn.ExecuteSelectStreaming(q.String(), &res, func(row []mysql.FieldValue) error {
-		v, err := t.TextRow(row)
+		v, err := t.TextValues(row)
 		if err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 		}
 		n++
 		if resumable {
-			last = keyValues(t, v)
+			last = t.KeyValues(v)
 		}
 		return nil
 	}, nil)

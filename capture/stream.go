@@ -204,16 +204,16 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 		if src.version, err = version(r.file, eventStart+uint32(i)); err != nil {
 			return err
 		}
-		var before, after map[string]any
+		var before, after []any
 		switch kind {
 		case replication.EnumRowsEventTypeInsert:
-			after, err = t.BinlogRow(e.Rows[i])
+			after, err = t.BinlogValues(e.Rows[i])
 		case replication.EnumRowsEventTypeDelete:
-			before, err = t.BinlogRow(e.Rows[i])
+			before, err = t.BinlogValues(e.Rows[i])
 		case replication.EnumRowsEventTypeUpdate:
-			before, err = t.BinlogRow(e.Rows[2*i])
+			before, err = t.BinlogValues(e.Rows[2*i])
 			if err == nil {
-				after, err = t.BinlogRow(e.Rows[2*i+1])
+				after, err = t.BinlogValues(e.Rows[2*i+1])
 			}
 		default:
 			return fmt.Errorf("rows event of unknown type %s at %s:%d", h.EventType, r.file, h.LogPos)
@@ -241,7 +241,7 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 
 // publishChange publishes one change, filtered by the table's snapshot
 // progress: keys the snapshot has not reached yet are left to it.
-func (r *run) publishChange(ctx context.Context, ts *tableState, c *tableCodec, before, after map[string]any, src sourceInfo) error {
+func (r *run) publishChange(ctx context.Context, ts *tableState, c *tableCodec, before, after []any, src sourceInfo) error {
 	var beforeOut, afterOut bool
 	if before != nil {
 		beforeOut = ts.published(c, before)
@@ -259,10 +259,7 @@ func (r *run) publishChange(ctx context.Context, ts *tableState, c *tableCodec, 
 			return r.pub.change(ctx, c, "d", before, nil, src)
 		}
 	default:
-		same, err := c.sameKey(before, after)
-		if err != nil {
-			return err
-		}
+		same := c.enc.SameKey(before, after)
 		if same && beforeOut {
 			return r.pub.change(ctx, c, "u", before, after, src)
 		}

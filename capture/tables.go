@@ -34,14 +34,14 @@ func (t *tableState) fullName() string { return t.db + "." + t.name }
 // published reports whether the change of row is published now: always
 // once the table streams, and during its snapshot only for keys the
 // snapshot has passed (the others are read by a later chunk).
-func (t *tableState) published(c *tableCodec, row map[string]any) bool {
+func (t *tableState) published(c *tableCodec, row []any) bool {
 	if t.stage == stageStreaming {
 		return true
 	}
 	if t.afterKey == nil {
 		return false
 	}
-	return compareKeys(keyValues(c.table, row), t.afterKey) <= 0
+	return compareKeys(c.table.KeyValues(row), t.afterKey) <= 0
 }
 
 func (t *tableState) checkpoint() topics.TableState {
@@ -66,17 +66,6 @@ func restoreTableState(name string, st topics.TableState) (*tableState, error) {
 		ts.afterKey = k
 	}
 	return ts, nil
-}
-
-// keyValues returns the key columns of a converted row, in key order.
-func keyValues(t schema.Table, row map[string]any) []any {
-	names := t.FieldNames()
-	out := make([]any, 0, len(t.Key))
-	for _, k := range t.Key {
-		_, i, _ := t.Column(k)
-		out = append(out, row[names[i]])
-	}
-	return out
 }
 
 // resumableKey reports whether the key's order is the same in Go as in

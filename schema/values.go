@@ -94,27 +94,11 @@ func IsZeroDate(v any) bool {
 // them signed (without signedness metadata) or unsigned. []byte values may
 // share memory with row.
 func (t Table) BinlogRow(row []any) (map[string]any, error) {
-	if len(row) != len(t.Columns) {
-		return nil, fmt.Errorf("%s: row image has %d columns, table has %d", t.qualified(), len(row), len(t.Columns))
+	vals, err := t.BinlogValues(row)
+	if err != nil {
+		return nil, err
 	}
-	names := t.fieldNames()
-	m := make(map[string]any, len(t.Columns))
-	for i, c := range t.Columns {
-		name := c.Name
-		if names != nil {
-			name = names[i]
-		}
-		if row[i] == nil {
-			m[name] = nil
-			continue
-		}
-		v, err := c.Type.binlogValue(row[i])
-		if err != nil {
-			return nil, t.columnErr(c.Name, err)
-		}
-		m[name] = valueForUnion(c, v)
-	}
-	return m, nil
+	return t.rowMap(vals), nil
 }
 
 // TextRow converts one row of `SELECT <t.SelectList()> FROM ...` read over
@@ -130,27 +114,11 @@ func (t Table) BinlogRow(row []any) (map[string]any, error) {
 // six-digit text form. The values never share memory with row (the client
 // reuses its buffers between rows).
 func (t Table) TextRow(row []mysql.FieldValue) (map[string]any, error) {
-	if len(row) != len(t.Columns) {
-		return nil, fmt.Errorf("%s: result row has %d columns, table has %d", t.qualified(), len(row), len(t.Columns))
+	vals, err := t.TextValues(row)
+	if err != nil {
+		return nil, err
 	}
-	names := t.fieldNames()
-	m := make(map[string]any, len(t.Columns))
-	for i, c := range t.Columns {
-		name := c.Name
-		if names != nil {
-			name = names[i]
-		}
-		if row[i].Type == mysql.FieldValueTypeNull {
-			m[name] = nil
-			continue
-		}
-		v, err := c.Type.textValue(&row[i])
-		if err != nil {
-			return nil, t.columnErr(c.Name, err)
-		}
-		m[name] = valueForUnion(c, v)
-	}
-	return m, nil
+	return t.rowMap(vals), nil
 }
 
 // SelectList returns the select list TextRow expects, in table order:
