@@ -1,7 +1,6 @@
 package capture_test
 
 import (
-	"context"
 	"errors"
 	"reflect"
 	"sort"
@@ -21,12 +20,8 @@ func TestRowsKeepTheirShapeAcrossDDL(t *testing.T) {
 	db := p.src.DB(t, p.db)
 	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10), b INT)")
 	mustExec(t, db, "INSERT INTO t VALUES (1, 'a1', 1)")
-	stop := p.start()
 	topic := p.prefix + "." + p.db + ".t"
-	waitFor(t, 30*time.Second, "first row", func() bool { return len(p.readAll(topic)) == 1 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	p.captureUntil(topic, 1, noEdit)
 	mustExec(t, db, "INSERT INTO t VALUES (2, 'a2', 2)")
 	mustExec(t, db, "ALTER TABLE t ADD COLUMN x INT NOT NULL DEFAULT 7 AFTER id")
 	mustExec(t, db, "INSERT INTO t VALUES (3, 30, 'a3', 3)")
@@ -36,12 +31,7 @@ func TestRowsKeepTheirShapeAcrossDDL(t *testing.T) {
 	mustExec(t, db, "ALTER TABLE t MODIFY COLUMN a VARCHAR(50)")
 	mustExec(t, db, "INSERT INTO t VALUES (5, 50, 'a5 is longer than ten')")
 
-	stop = p.start()
-	waitFor(t, 30*time.Second, "rows after the DDL", func() bool { return len(p.readAll(topic)) == 6 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	evs := p.readAll(topic)
+	evs := p.captureUntil(topic, 6, noEdit)
 	want := []struct {
 		op     string
 		id     int64
@@ -116,22 +106,7 @@ func TestUnparsedDDL(t *testing.T) {
 		t.Fatalf("got %v, want ErrUnparsedDDL naming the statement and --skip-ddl-at", err)
 	}
 	at := err.Error()[strings.LastIndex(err.Error(), " ")+1:]
-	cfg, _ := p.spec.config()
-	cfg.SkipDDLAt = at
-	c, err := capture.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	topic := p.prefix + "." + p.db + ".t"
-	waitFor(t, 30*time.Second, "both rows", func() bool { return len(p.readAll(topic)) == 2 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	evs := p.readAll(topic)
+	evs := p.captureUntil(p.prefix+"."+p.db+".t", 2, func(c *capture.Config) { c.SkipDDLAt = at })
 	if got := norm(evs[1].After["c"]); !reflect.DeepEqual(got, int64(22)) {
 		t.Fatalf("row after the skipped DDL: c = %v", got)
 	}

@@ -123,10 +123,17 @@ func newPipeline(t *testing.T) *pipeline {
 // start runs capture in this process until the returned stop is called.
 func (p *pipeline) start() (stop func() error) {
 	p.t.Helper()
+	return p.startWith(func(*capture.Config) {})
+}
+
+// startWith is start with the configuration changed by edit first.
+func (p *pipeline) startWith(edit func(*capture.Config)) (stop func() error) {
+	p.t.Helper()
 	cfg, err := p.spec.config()
 	if err != nil {
 		p.t.Fatal(err)
 	}
+	edit(&cfg)
 	c, err := capture.New(cfg)
 	if err != nil {
 		p.t.Fatal(err)
@@ -145,6 +152,21 @@ func (p *pipeline) start() (stop func() error) {
 	}
 	p.t.Cleanup(func() { _ = stop() })
 	return stop
+}
+
+// noEdit leaves a configuration as it is.
+func noEdit(*capture.Config) {}
+
+// captureUntil runs capture until topic holds n records, then stops it,
+// and returns the topic's events.
+func (p *pipeline) captureUntil(topic string, n int, edit func(*capture.Config)) []event {
+	p.t.Helper()
+	stop := p.startWith(edit)
+	waitFor(p.t, 60*time.Second, fmt.Sprintf("%d records in %s", n, topic), func() bool { return len(p.readAll(topic)) >= n })
+	if err := stop(); err != nil {
+		p.t.Fatalf("capture: %v", err)
+	}
+	return p.readAll(topic)
 }
 
 // event is a decoded change event.

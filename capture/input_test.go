@@ -109,12 +109,8 @@ func TestPurgedPosition(t *testing.T) {
 	db := src.DB(t, p.db)
 	mustExec(t, db, "CREATE TABLE items (id BIGINT PRIMARY KEY, n INT NOT NULL)")
 	mustExec(t, db, "INSERT INTO items VALUES (1, 0), (2, 0)")
-	stop := p.start()
 	topic := p.prefix + "." + p.db + ".items"
-	waitFor(t, 30*time.Second, "snapshot", func() bool { return len(p.readAll(topic)) == 2 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	p.captureUntil(topic, 2, noEdit)
 	mustExec(t, db, "INSERT INTO items VALUES (3, 0)")
 	// MariaDB keeps a binlog file until its binlog checkpoint has moved on,
 	// so flush and purge until the file capture stopped in is gone.
@@ -129,21 +125,7 @@ func TestPurgedPosition(t *testing.T) {
 	if !errors.Is(err, capture.ErrPositionPurged) || !strings.Contains(err.Error(), "when_needed") {
 		t.Fatalf("got %v, want ErrPositionPurged naming when_needed", err)
 	}
-	cfg, _ := p.spec.config()
-	cfg.Snapshot = capture.SnapshotWhenNeeded
-	c, err := capture.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	waitFor(t, 30*time.Second, "a new snapshot", func() bool { return len(p.readAll(topic)) == 5 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	evs := p.readAll(topic)
+	evs := p.captureUntil(topic, 5, func(c *capture.Config) { c.Snapshot = capture.SnapshotWhenNeeded })
 	ids := map[int64]bool{}
 	for _, ev := range evs[2:] {
 		if ev.Op != "r" {

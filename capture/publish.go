@@ -45,11 +45,11 @@ type publisher struct {
 
 // tableCodec encodes the events of one shape of one table.
 type tableCodec struct {
-	table    schema.Table
-	topic    string
-	enc      *schema.Encoder
-	keyID    int
-	envID    int
+	table schema.Table
+	topic string
+	enc   *schema.Encoder
+	keyID int
+	envID int
 }
 
 func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name string, partitions int32, tombstones bool, m *Metrics) (*publisher, error) {
