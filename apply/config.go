@@ -1,0 +1,195 @@
+// Package apply consumes the change events capture publishes to Kafka
+// (docs/events.md) and keeps one target database equal to the source: a
+// Kafka consumer group that batches changes per table, writes each batch in
+// one target transaction through a Sink (apply/mysql, apply/postgres,
+// apply/clickhouse), and commits the Kafka offsets of a batch only after its
+// target transaction committed.
+//
+// Replays are harmless: every row carries the ordering version of the change
+// that wrote it, and a change older than the row it would overwrite loses.
+// Schema changes follow the rows: a batch's rows are written with their own
+// writer schema, after the target table was evolved to the newest shape
+// known (added, changed and dropped columns), and the schema-change topic
+// supplies what a row shape cannot show (renamed columns and tables,
+// truncates, drops).
+package apply
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/topics"
+)
+
+// OnError says what happens to a record that cannot be applied (it cannot
+// be decoded, or the target refuses it for a reason retrying cannot fix).
+type OnError string
+
+// The error policies.
+const (
+	// OnErrorStop stops apply with an error naming the record's topic,
+	// partition and offset; nothing after it is committed.
+	OnErrorStop OnError = "stop"
+	// OnErrorDeadLetter writes the record to the dead-letter topic
+	// <prefix>.__dlq.<group>, with the reason in its headers, and goes on.
+	OnErrorDeadLetter OnError = "dead-letter"
+)
+
+// Defaults of Config.
+const (
+	DefaultBatchRows     = 10000
+	DefaultFlushInterval = 500 * time.Millisecond
+	DefaultRetryWindow   = 12 * time.Hour
+	DefaultParallelism   = 4
+	DefaultTopicRefresh  = 5 * time.Second
+	// DefaultBufferBytes bounds the bytes of records held between flushes.
+	DefaultBufferBytes = 64 << 20
+)
+
+// Config configures an Apply. New validates it.
+type Config struct {
+	// Kafka is the cluster to read from.
+	Kafka topics.Kafka
+	// RegistryURL is the Confluent-compatible schema registry.
+	RegistryURL string
+	// Prefix is the topic prefix capture writes to (topics.DefaultPrefix).
+	Prefix string
+	// Group is the Kafka consumer group; required. Instances with the same
+	// group share the partitions. The group <Group>.__ddl holds the
+	// position in the schema-change topic up to which schema changes are
+	// applied.
+	Group string
+	// InstanceID, when set, makes this instance a static member of the
+	// group (Kafka's group.instance.id): restarted with the same
+	// InstanceID, it takes its partitions back at once instead of after the
+	// old session times out. Each running instance needs its own; a stable
+	// host or pod name fits. Default none.
+	InstanceID string
+	// Tables selects the tables to apply; nil applies every table of the
+	// prefix. Records of other tables are skipped (and committed).
+	Tables *filter.Filter
+	// BatchRows flushes the buffered changes when one table holds this many
+	// (DefaultBatchRows).
+	BatchRows int
+	// FlushInterval flushes buffered changes at the latest this long after
+	// the first of them arrived (DefaultFlushInterval). Lower means less
+	// delay, higher means larger batches.
+	FlushInterval time.Duration
+	// BufferBytes flushes when the buffered records reach this many bytes
+	// (DefaultBufferBytes); with the Kafka fetch limits it bounds memory.
+	BufferBytes int
+	// Parallelism is the number of tables written at once
+	// (DefaultParallelism).
+	Parallelism int
+	// RetryWindow is how long a target that is down or refuses connections
+	// is retried, with exponential backoff, before apply stops
+	// (DefaultRetryWindow).
+	RetryWindow time.Duration
+	// OnError is the policy for records that cannot be applied
+	// (OnErrorStop).
+	OnError OnError
+	// ExistingTables is the policy for target tables that exist but were
+	// not created by apply (ExistingFail).
+	ExistingTables ExistingTables
+	// SkipDDL holds the versions (source.version) of schema-change events
+	// to skip, for statements the target cannot express; the error that
+	// stops apply names the version.
+	SkipDDL []int64
+	// TopicRefresh is how often new topics of the prefix are looked for
+	// (DefaultTopicRefresh).
+	TopicRefresh time.Duration
+	// Logger receives apply's log; slog.Default() when nil.
+	Logger *slog.Logger
+	// Metrics receives apply's figures; none when nil.
+	Metrics *Metrics
+}
+
+func (c *Config) setDefaults() {
+	if c.Prefix == "" {
+		c.Prefix = topics.DefaultPrefix
+	}
+	if c.BatchRows == 0 {
+		c.BatchRows = DefaultBatchRows
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.BufferBytes == 0 {
+		c.BufferBytes = DefaultBufferBytes
+	}
+	if c.Parallelism == 0 {
+		c.Parallelism = DefaultParallelism
+	}
+	if c.RetryWindow == 0 {
+		c.RetryWindow = DefaultRetryWindow
+	}
+	if c.OnError == "" {
+		c.OnError = OnErrorStop
+	}
+	if c.ExistingTables == "" {
+		c.ExistingTables = ExistingFail
+	}
+	if c.TopicRefresh == 0 {
+		c.TopicRefresh = DefaultTopicRefresh
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate fills in defaults and checks the configuration without I/O.
+// Errors name the flag.
+func (c *Config) Validate() error {
+	c.setDefaults()
+	var errs []error
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RegistryURL == "" {
+		errs = append(errs, errors.New("registry: a schema registry URL is required"))
+	}
+	if !topics.ValidPrefix(c.Prefix) {
+		errs = append(errs, fmt.Errorf("topic-prefix: %q must be 1-150 characters of [A-Za-z0-9_-]", c.Prefix))
+	}
+	if c.Group == "" {
+		errs = append(errs, errors.New("group: a consumer group name is required"))
+	}
+	if c.BatchRows < 1 {
+		errs = append(errs, fmt.Errorf("batch-rows: %d must be at least 1", c.BatchRows))
+	}
+	if c.FlushInterval < time.Millisecond {
+		errs = append(errs, fmt.Errorf("flush-interval: %s must be at least 1ms", c.FlushInterval))
+	}
+	if c.BufferBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("buffer-bytes: %d must be at least 1 MiB", c.BufferBytes))
+	}
+	if c.Parallelism < 1 {
+		errs = append(errs, fmt.Errorf("parallelism: %d must be at least 1", c.Parallelism))
+	}
+	if c.RetryWindow < 0 {
+		errs = append(errs, fmt.Errorf("retry-window: %s must not be negative", c.RetryWindow))
+	}
+	switch c.OnError {
+	case OnErrorStop, OnErrorDeadLetter:
+	default:
+		errs = append(errs, fmt.Errorf("on-error: %q is not one of stop, dead-letter", c.OnError))
+	}
+	switch c.ExistingTables {
+	case ExistingFail, ExistingWrite:
+	default:
+		errs = append(errs, fmt.Errorf("existing-tables: %q is not one of fail, write", c.ExistingTables))
+	}
+	return errors.Join(errs...)
+}
+
+// names returns the topic names of the prefix.
+func (c *Config) names() topics.Names { return topics.Names{Prefix: c.Prefix} }
+
+// deadLetterTopic returns <prefix>.__dlq.<group>.
+func (c *Config) deadLetterTopic() string { return c.Prefix + ".__dlq." + c.Group }
+
+// ddlGroup returns the group holding the applied schema-change position.
+func (c *Config) ddlGroup() string { return c.Group + ".__ddl" }

@@ -1,0 +1,524 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/topics"
+)
+
+// shutdownTimeout bounds the final flush when Run's context ends.
+const shutdownTimeout = 30 * time.Second
+
+// Kafka fetch limits: with MaxConcurrentFetches they bound the records
+// buffered inside the client.
+const (
+	fetchMaxBytes        = 32 << 20
+	maxConcurrentFetches = 2
+)
+
+// Apply consumes change events from Kafka and writes them to one target
+// through a Sink. Build it with New, then call Run.
+type Apply struct {
+	cfg  Config
+	sink Sink
+	log  *slog.Logger
+}
+
+// New validates cfg and returns an Apply writing to sink. It does no I/O.
+func New(cfg Config, sink Sink) (*Apply, error) {
+	if sink == nil {
+		return nil, errors.New("apply: no sink")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Apply{cfg: cfg, sink: sink, log: cfg.Logger.With("component", "apply", "group", cfg.Group)}, nil
+}
+
+// run is the state of one Run.
+type run struct {
+	*Apply
+	cl    *kgo.Client
+	adm   *kadm.Client
+	reg   *schema.Registry
+	ddl   *ddl
+	retry retrier
+
+	codecsMu sync.Mutex
+	codecs   map[int]*envelopeCodec
+
+	preparedMu sync.Mutex
+	prepared   map[tableName]string // shape fingerprint last prepared, per target table
+	ddlSeen    int                  // schema changes applied when prepared was last valid
+
+	dlqMu    sync.Mutex
+	dlqReady bool
+
+	buf *buffer
+}
+
+// Run consumes until ctx ends or an error stops it. When ctx ends, the
+// changes already read are written and their offsets committed (within
+// 30 s), and Run returns nil. Run does not close the sink.
+func (a *Apply) Run(ctx context.Context) error {
+	opts, err := a.cfg.Kafka.Opts()
+	if err != nil {
+		return err
+	}
+	srcl, err := sr.NewClient(sr.URLs(a.cfg.RegistryURL))
+	if err != nil {
+		return fmt.Errorf("schema registry %s: %w", a.cfg.RegistryURL, err)
+	}
+	admCl, err := kgo.NewClient(append(opts[:len(opts):len(opts)], kgo.MetadataMinAge(100*time.Millisecond))...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer admCl.Close()
+	r := &run{
+		Apply: a, adm: kadm.NewClient(admCl), reg: schema.NewRegistry(srcl),
+		retry:  retrier{window: a.cfg.RetryWindow, log: a.log, metrics: a.cfg.Metrics},
+		codecs: map[int]*envelopeCodec{}, prepared: map[tableName]string{},
+		buf: newBuffer(),
+	}
+	r.ddl = newDDL(&a.cfg, a.sink, r.reg, opts, r.adm, r.retry, a.log.With("topic", a.cfg.names().SchemaChanges()))
+
+	// The schema-change reader and the consumer stop together: when one
+	// fails, the other's context ends.
+	outer := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ready := make(chan struct{})
+	ddlDone := make(chan error, 1)
+	go func() {
+		err := r.ddl.run(ctx, ready)
+		if err != nil && ctx.Err() == nil {
+			cancel(err)
+		}
+		ddlDone <- err
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	}
+	var consumeErr error
+	if ctx.Err() == nil {
+		consumeErr = r.consume(ctx, opts)
+	}
+	cancel(nil)
+	ddlErr := <-ddlDone
+	switch {
+	case outer.Err() != nil:
+		// Stopped from outside: the final flush is done.
+		return nil
+	case ddlErr != nil && !errors.Is(ddlErr, context.Canceled):
+		return ddlErr
+	}
+	return consumeErr
+}
+
+// consume runs the consumer group until ctx ends or an error stops it.
+func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
+	names := r.cfg.names()
+	opts = opts[:len(opts):len(opts)]
+	if r.cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(r.cfg.InstanceID))
+	}
+	cl, err := kgo.NewClient(append(opts,
+		kgo.ConsumerGroup(r.cfg.Group),
+		kgo.ConsumeRegex(),
+		kgo.ConsumeTopics(names.TablePattern()),
+		kgo.ConsumeExcludeTopics("^"+regexp.QuoteMeta(r.cfg.Prefix)+`\.__dlq\.`),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.MetadataMaxAge(r.cfg.TopicRefresh),
+		kgo.MetadataMinAge(min(r.cfg.TopicRefresh, time.Second)),
+		kgo.FetchMaxBytes(fetchMaxBytes),
+		kgo.MaxConcurrentFetches(maxConcurrentFetches),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			r.log.Info("partitions assigned", "partitions", partitionsString(m))
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			if len(m) > 0 {
+				r.log.Info("partitions revoked", "partitions", partitionsString(m))
+			}
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			if len(m) > 0 {
+				r.log.Warn("partitions lost", "partitions", partitionsString(m))
+			}
+		}),
+	)...)
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	r.cl = cl
+	defer cl.CloseAllowingRebalance()
+
+	for {
+		pctx, pcancel := ctx, context.CancelFunc(func() {})
+		if r.buf.records > 0 {
+			pctx, pcancel = context.WithDeadline(ctx, r.buf.firstAt.Add(r.cfg.FlushInterval))
+		}
+		fetches := cl.PollRecords(pctx, r.cfg.BatchRows)
+		pcancel()
+		if ctx.Err() != nil {
+			return r.shutdown(ctx)
+		}
+		if fetches.IsClientClosed() {
+			return errors.New("kafka consumer closed")
+		}
+		var ferr error
+		fetches.EachError(func(t string, p int32, err error) {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return
+			}
+			if kgo.IsRetryableBrokerErr(err) {
+				r.log.Warn("kafka fetch error; retrying", "topic", t, "partition", p, "error", err)
+				return
+			}
+			if ferr == nil {
+				ferr = fmt.Errorf("read %s partition %d: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			return ferr
+		}
+		polled := time.Now()
+		var rerr error
+		fetches.EachRecord(func(rec *kgo.Record) {
+			if rerr == nil {
+				rerr = r.add(ctx, rec, polled)
+			}
+		})
+		if rerr != nil {
+			if ctx.Err() != nil {
+				return r.shutdown(ctx)
+			}
+			return rerr
+		}
+		switch {
+		case r.buf.due(time.Now(), &r.cfg):
+			if err := r.flush(ctx); err != nil {
+				if ctx.Err() != nil {
+					return r.shutdown(ctx)
+				}
+				return err
+			}
+			cl.AllowRebalance()
+		case r.buf.records == 0:
+			cl.AllowRebalance()
+		}
+	}
+}
+
+// shutdown writes what is buffered, within shutdownTimeout, after Run's
+// context ended.
+func (r *run) shutdown(ctx context.Context) error {
+	if r.buf.records == 0 {
+		return nil
+	}
+	if c := context.Cause(ctx); !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
+		// Stopping because the schema-change reader failed: batches could
+		// not wait for it.
+		return nil
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := r.flush(fctx); err != nil {
+		r.log.Warn("final flush failed; the changes will be read again", "error", err)
+	}
+	return nil
+}
+
+// partitionsString formats an assignment for the log.
+func partitionsString(m map[string][]int32) string {
+	var parts []string
+	for t, ps := range m {
+		for _, p := range ps {
+			parts = append(parts, t+"/"+strconv.Itoa(int(p)))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// item is one buffered change with where it came from.
+type item struct {
+	rec     *kgo.Record
+	codec   *envelopeCodec
+	src     tableName
+	op      Op
+	row     map[string]any
+	key     string // the record key without its frame
+	version int64
+	ts      time.Time
+}
+
+// at names a record for errors.
+func at(rec *kgo.Record) string {
+	return fmt.Sprintf("topic %s partition %d offset %d", rec.Topic, rec.Partition, rec.Offset)
+}
+
+// buffer holds the changes read since the last flush.
+type buffer struct {
+	tables  map[tableName][]*item
+	offsets map[string]map[int32]kgo.EpochOffset // next offsets to commit
+	records int                                  // records read, changes or not
+	changes int
+	maxRows int // changes of the fullest table
+	bytes   int
+	firstAt time.Time
+	polled  time.Time // when the newest record was polled
+}
+
+func newBuffer() *buffer {
+	return &buffer{tables: map[tableName][]*item{}, offsets: map[string]map[int32]kgo.EpochOffset{}}
+}
+
+// due reports whether the buffer must be flushed now.
+func (b *buffer) due(now time.Time, cfg *Config) bool {
+	if b.records == 0 {
+		return false
+	}
+	return b.maxRows >= cfg.BatchRows || b.bytes >= cfg.BufferBytes || now.Sub(b.firstAt) >= cfg.FlushInterval
+}
+
+// mark records rec as read: its offset is committed with the next flush.
+func (b *buffer) mark(rec *kgo.Record, polled time.Time) {
+	if b.records == 0 {
+		b.firstAt = time.Now()
+	}
+	b.records++
+	b.polled = polled
+	b.bytes += len(rec.Key) + len(rec.Value)
+	ps := b.offsets[rec.Topic]
+	if ps == nil {
+		ps = map[int32]kgo.EpochOffset{}
+		b.offsets[rec.Topic] = ps
+	}
+	next := kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset + 1}
+	if cur, ok := ps[rec.Partition]; !ok || cur.Less(next) {
+		ps[rec.Partition] = next
+	}
+}
+
+func (b *buffer) addItem(it *item) {
+	list := append(b.tables[it.src], it)
+	b.tables[it.src] = list
+	b.changes++
+	b.maxRows = max(b.maxRows, len(list))
+	b.bytes += len(it.rec.Value) // the decoded row
+}
+
+// add decodes one record into the buffer.
+func (r *run) add(ctx context.Context, rec *kgo.Record, polled time.Time) error {
+	r.buf.mark(rec, polled)
+	if rec.Value == nil {
+		return nil // tombstone
+	}
+	it, err := r.decode(ctx, rec)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return r.unusable(ctx, rec, "", fmt.Errorf("decode %s: %w", at(rec), err))
+	}
+	if it == nil {
+		return nil // not a selected table
+	}
+	r.buf.addItem(it)
+	return nil
+}
+
+// decode decodes a table record; nil means the table is not selected.
+func (r *run) decode(ctx context.Context, rec *kgo.Record) (*item, error) {
+	id, body, err := topics.ParseFrame(rec.Value)
+	if err != nil {
+		return nil, err
+	}
+	_, key, err := topics.ParseFrame(rec.Key)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	c, err := r.codec(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := c.decode(body)
+	if err != nil {
+		return nil, err
+	}
+	if r.cfg.Tables != nil && !r.cfg.Tables.Match(ev.db, ev.table) {
+		return nil, nil
+	}
+	it := &item{
+		rec: rec, codec: c, src: tableName{ev.db, ev.table}, key: string(key),
+		version: ev.version, ts: ev.sourceTS,
+	}
+	if ev.op == "d" {
+		it.op, it.row = Delete, ev.before
+	} else {
+		it.op, it.row = Upsert, ev.after
+	}
+	return it, nil
+}
+
+// codec returns the envelope decoder of a schema id.
+func (r *run) codec(ctx context.Context, id int) (*envelopeCodec, error) {
+	r.codecsMu.Lock()
+	c, ok := r.codecs[id]
+	r.codecsMu.Unlock()
+	if ok {
+		return c, nil
+	}
+	var s avro.Schema
+	err := r.retry.do(ctx, "fetch schema "+strconv.Itoa(id), func(ctx context.Context) error {
+		var err error
+		s, err = r.reg.Schema(ctx, id)
+		return registryErr(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, err = newEnvelopeCodec(id, s)
+	if err != nil {
+		return nil, err
+	}
+	r.codecsMu.Lock()
+	r.codecs[id] = c
+	r.codecsMu.Unlock()
+	return c, nil
+}
+
+// registryErr marks the registry errors worth retrying: everything but a
+// 4xx answer.
+func registryErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *sr.ResponseError
+	if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 {
+		return err
+	}
+	return Retryable(err)
+}
+
+// unusable handles a record that cannot be applied: with OnErrorStop it
+// returns the error that stops apply; with OnErrorDeadLetter it writes the
+// record to the dead-letter topic and returns nil.
+func (r *run) unusable(ctx context.Context, rec *kgo.Record, table string, cause error) error {
+	if r.cfg.OnError != OnErrorDeadLetter {
+		return fmt.Errorf("%w; to set records that cannot be applied aside and go on, restart apply with --on-error dead-letter", cause)
+	}
+	if err := r.deadLetter(ctx, rec, table, cause); err != nil {
+		return errors.Join(cause, err)
+	}
+	r.log.Warn("record dead-lettered", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset,
+		"dead_letter_topic", r.cfg.deadLetterTopic(), "error", cause)
+	return nil
+}
+
+// deadLetter writes rec to the dead-letter topic with the reason in its
+// headers.
+func (r *run) deadLetter(ctx context.Context, rec *kgo.Record, table string, cause error) error {
+	topic := r.cfg.deadLetterTopic()
+	r.dlqMu.Lock()
+	ready := r.dlqReady
+	r.dlqMu.Unlock()
+	if !ready {
+		err := r.retry.do(ctx, "create topic "+topic, func(ctx context.Context) error {
+			return Retryable(topics.Ensure(ctx, r.adm, topics.Spec{Name: topic, Partitions: 1,
+				Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1"}}))
+		})
+		if err != nil {
+			return fmt.Errorf("dead-letter topic %s: %w", topic, err)
+		}
+		r.dlqMu.Lock()
+		r.dlqReady = true
+		r.dlqMu.Unlock()
+	}
+	out := &kgo.Record{
+		Topic: topic, Key: rec.Key, Value: rec.Value,
+		Headers: append(append([]kgo.RecordHeader(nil), rec.Headers...),
+			kgo.RecordHeader{Key: "syncline.error", Value: []byte(cause.Error())},
+			kgo.RecordHeader{Key: "syncline.topic", Value: []byte(rec.Topic)},
+			kgo.RecordHeader{Key: "syncline.partition", Value: []byte(strconv.Itoa(int(rec.Partition)))},
+			kgo.RecordHeader{Key: "syncline.offset", Value: []byte(strconv.FormatInt(rec.Offset, 10))},
+			kgo.RecordHeader{Key: "syncline.table", Value: []byte(table)},
+			kgo.RecordHeader{Key: "syncline.group", Value: []byte(r.cfg.Group)},
+		),
+	}
+	err := r.retry.do(ctx, "write to "+topic, func(ctx context.Context) error {
+		if err := r.cl.ProduceSync(ctx, out).FirstErr(); err != nil {
+			return Retryable(fmt.Errorf("write to dead-letter topic %s: %w", topic, err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.cfg.Metrics.deadLetter()
+	return nil
+}
+
+// flush writes the buffered changes, then commits the offsets of every
+// record read.
+func (r *run) flush(ctx context.Context) error {
+	b := r.buf
+	if b.changes > 0 {
+		if err := r.ddl.sync(ctx, b.polled); err != nil {
+			return fmt.Errorf("wait for schema changes: %w", err)
+		}
+		if err := r.writeAll(ctx, b); err != nil {
+			return err
+		}
+	}
+	if err := r.commit(ctx, b.offsets); err != nil {
+		// The records are read again (by this member or another) and
+		// written again, which the version guard makes harmless.
+		r.log.Warn("commit offsets failed; the changes will be read again", "error", err)
+	}
+	r.buf = newBuffer()
+	return nil
+}
+
+// commit commits offsets to the group.
+func (r *run) commit(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
+	if len(offsets) == 0 {
+		return nil
+	}
+	var cerr error
+	r.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
+					cerr = fmt.Errorf("commit %s partition %d: %w", t.Topic, p.Partition, err)
+				}
+			}
+		}
+	})
+	return cerr
+}

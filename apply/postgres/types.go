@@ -1,0 +1,243 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/syncline/syncline/schema"
+)
+
+// errBadValue is wrapped by the errors for values that cannot be written;
+// they are final, not retried.
+var errBadValue = errors.New("value cannot be written")
+
+// columnType returns the PostgreSQL type of a source column type, spelled
+// as format_type prints it, so that the catalog can be compared with it.
+// docs/targets.md lists the mapping.
+func columnType(t schema.Type) string {
+	switch k := t.Kind; {
+	case k == schema.TinyInt, k == schema.SmallInt && !t.Unsigned, k == schema.Year:
+		return "smallint"
+	case k == schema.SmallInt, k == schema.MediumInt, k == schema.Int && !t.Unsigned:
+		return "integer"
+	case k == schema.Int, k == schema.BigInt && !t.Unsigned:
+		return "bigint"
+	case k == schema.BigInt:
+		return "numeric(20,0)"
+	case k == schema.Decimal:
+		return fmt.Sprintf("numeric(%d,%d)", t.Precision, t.Scale)
+	case k == schema.Float:
+		return "real"
+	case k == schema.Double:
+		return "double precision"
+	case k == schema.Bit:
+		return fmt.Sprintf("bit(%d)", max(t.Length, 1))
+	case k == schema.Char, k == schema.VarChar:
+		return fmt.Sprintf("character varying(%d)", max(t.Length, 1))
+	case k.IsText(), k == schema.Enum, k == schema.Set:
+		return "text"
+	case k == schema.JSON:
+		return "jsonb"
+	case k.IsBinary(), k.IsGeometry():
+		return "bytea"
+	case k == schema.Date:
+		return "date"
+	case k == schema.DateTime:
+		return fmt.Sprintf("timestamp(%d) without time zone", t.Precision)
+	case k == schema.Timestamp:
+		return fmt.Sprintf("timestamp(%d) with time zone", t.Precision)
+	case k == schema.Time:
+		return "interval"
+	}
+	return "text"
+}
+
+// pgKind is the family of a target column, for converting values.
+type pgKind int
+
+const (
+	kText pgKind = iota
+	kInt
+	kNumeric
+	kFloat
+	kBit
+	kBytea
+	kJSON
+	kDate
+	kTimestamp
+	kTimestamptz
+	kInterval
+)
+
+// kindOf classifies a format_type string.
+func kindOf(pgType string) pgKind {
+	switch {
+	case pgType == "smallint", pgType == "integer", pgType == "bigint":
+		return kInt
+	case strings.HasPrefix(pgType, "numeric"):
+		return kNumeric
+	case pgType == "real", pgType == "double precision":
+		return kFloat
+	case strings.HasPrefix(pgType, "bit"):
+		return kBit
+	case pgType == "bytea":
+		return kBytea
+	case pgType == "jsonb", pgType == "json":
+		return kJSON
+	case pgType == "date":
+		return kDate
+	case strings.HasPrefix(pgType, "timestamp") && strings.HasSuffix(pgType, "with time zone") && !strings.HasSuffix(pgType, "without time zone"):
+		return kTimestamptz
+	case strings.HasPrefix(pgType, "timestamp"):
+		return kTimestamp
+	case strings.HasPrefix(pgType, "interval"):
+		return kInterval
+	}
+	return kText
+}
+
+// bitLength returns n of bit(n).
+func bitLength(pgType string) int {
+	open, closing := strings.IndexByte(pgType, '('), strings.IndexByte(pgType, ')')
+	if open < 0 || closing < open {
+		return 0
+	}
+	n, _ := strconv.Atoi(pgType[open+1 : closing])
+	return n
+}
+
+// arg converts a change value (apply.Change's Go types) into a value pgx
+// encodes for a column of format_type pgType.
+func arg(v any, pgType string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	k := kindOf(pgType)
+	switch x := v.(type) {
+	case int32:
+		switch k {
+		case kInt, kFloat:
+			return int64(x), nil
+		case kNumeric:
+			return pgtype.Numeric{Int: big.NewInt(int64(x)), Valid: true}, nil
+		}
+		return strconv.FormatInt(int64(x), 10), nil
+	case int64:
+		switch k {
+		case kInt, kFloat:
+			return x, nil
+		case kNumeric:
+			return pgtype.Numeric{Int: big.NewInt(x), Valid: true}, nil
+		case kInterval:
+			return pgtype.Interval{Microseconds: x, Valid: true}, nil
+		}
+		return strconv.FormatInt(x, 10), nil
+	case float32:
+		if k == kFloat {
+			return x, nil
+		}
+		return strconv.FormatFloat(float64(x), 'g', -1, 32), nil
+	case float64:
+		if k == kFloat {
+			return x, nil
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64), nil
+	case *big.Rat:
+		if k == kNumeric || k == kInt || k == kFloat {
+			n, err := numeric(x)
+			if err != nil {
+				return nil, err
+			}
+			if k == kNumeric {
+				return n, nil
+			}
+		}
+		return x.FloatString(ratScale(x)), nil
+	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return nil, fmt.Errorf("%w: PostgreSQL text cannot hold the NUL character", errBadValue)
+		}
+		return x, nil
+	case []byte:
+		if k == kBit {
+			return bits(x, bitLength(pgType))
+		}
+		if k == kBytea {
+			return x, nil
+		}
+		return nil, fmt.Errorf("%w: binary value for a %s column", errBadValue, pgType)
+	case time.Time:
+		zero := schema.IsZeroDate(x)
+		switch k {
+		case kDate:
+			if zero {
+				return pgtype.Date{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, nil
+			}
+			return pgtype.Date{Time: x, Valid: true}, nil
+		case kTimestamp:
+			if zero {
+				return pgtype.Timestamp{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, nil
+			}
+			return pgtype.Timestamp{Time: x.UTC(), Valid: true}, nil
+		case kTimestamptz:
+			if zero {
+				return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, nil
+			}
+			return pgtype.Timestamptz{Time: x, Valid: true}, nil
+		}
+		if zero {
+			return "0000-00-00 00:00:00", nil
+		}
+		return x.UTC().Format("2006-01-02 15:04:05.999999"), nil
+	}
+	return nil, fmt.Errorf("%w: unexpected %T for a %s column", errBadValue, v, pgType)
+}
+
+// numeric converts an exact decimal fraction.
+func numeric(r *big.Rat) (pgtype.Numeric, error) {
+	s := ratScale(r)
+	if s > 1000 {
+		return pgtype.Numeric{}, fmt.Errorf("%w: %s is not a decimal fraction", errBadValue, r.String())
+	}
+	n := new(big.Int).Mul(r.Num(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(s)), nil))
+	n.Quo(n, r.Denom())
+	return pgtype.Numeric{Int: n, Exp: int32(-s), Valid: true}, nil
+}
+
+// ratScale returns the number of decimal digits of an exact decimal
+// fraction; more than 1000 when it is not one.
+func ratScale(r *big.Rat) int {
+	num := new(big.Int).Abs(r.Num())
+	m := new(big.Int)
+	ten := big.NewInt(10)
+	for s := 0; s <= 1000; s++ {
+		if m.Mod(num, r.Denom()).Sign() == 0 {
+			return s
+		}
+		num.Mul(num, ten)
+	}
+	return 1001
+}
+
+// bits turns a BIT value (big-endian, right-aligned in ceil(n/8) bytes)
+// into PostgreSQL's bit(n) (left-aligned).
+func bits(b []byte, n int) (pgtype.Bits, error) {
+	if n <= 0 {
+		n = 8 * len(b)
+	}
+	v := new(big.Int).SetBytes(b)
+	if v.BitLen() > n {
+		return pgtype.Bits{}, fmt.Errorf("%w: bit value of %d bits for bit(%d)", errBadValue, v.BitLen(), n)
+	}
+	size := (n + 7) / 8
+	v.Lsh(v, uint(8*size-n))
+	out := make([]byte, size)
+	v.FillBytes(out)
+	return pgtype.Bits{Bytes: out, Len: int32(n), Valid: true}, nil
+}
