@@ -108,7 +108,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestStubs(t *testing.T) {
-	for _, cmd := range []string{"apply", "status", "dev"} {
+	for _, cmd := range []string{"status", "dev"} {
 		code, stdout, stderr := runCLI(t, cmd)
 		if code != exitFailed || stdout != "" || stderr != "syncline "+cmd+" is not built yet\n" {
 			t.Errorf("syncline %s: exit %d, stdout %q, stderr %q", cmd, code, stdout, stderr)

@@ -5,10 +5,6 @@ import "github.com/urfave/cli/v2"
 // The commands below are not built yet; each stub is replaced by its own
 // file when it is.
 
-func applyCommand() *cli.Command {
-	return newCommand(&cli.Command{Name: "apply", Usage: "apply change events from Kafka to a target (not built yet)", Action: notBuilt})
-}
-
 func statusCommand() *cli.Command {
 	return newCommand(&cli.Command{Name: "status", Usage: "show a task's position and lag (not built yet)", Action: notBuilt})
 }
