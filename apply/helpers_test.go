@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syncline/syncline/apply"
+	applych "github.com/syncline/syncline/apply/clickhouse"
 	applymysql "github.com/syncline/syncline/apply/mysql"
 	applypg "github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/capture"
@@ -95,6 +96,8 @@ func (s applySpec) buildWith(level slog.Level, m *apply.Metrics) (*apply.Apply, 
 		sink, err = applymysql.New(ep, applymysql.Options{Logger: log})
 	case endpoint.Postgres:
 		sink, err = applypg.New(ep, applypg.Options{Logger: log})
+	case endpoint.ClickHouse:
+		sink, err = applych.New(ep, applych.Options{Logger: log})
 	default:
 		err = fmt.Errorf("no sink for %s", ep.Kind)
 	}

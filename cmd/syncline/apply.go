@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"strconv"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2/altsrc"
 
 	"github.com/syncline/syncline/apply"
+	"github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/apply/mysql"
 	"github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/endpoint"
@@ -132,6 +134,8 @@ func newSink(target endpoint.Endpoint, log *slog.Logger) (apply.Sink, error) {
 		return mysql.New(target, mysql.Options{Logger: log})
 	case endpoint.Postgres:
 		return postgres.New(target, postgres.Options{Logger: log})
+	case endpoint.ClickHouse:
+		return clickhouse.New(target, clickhouse.Options{Logger: log})
 	}
-	return nil, errUnsupportedTarget(target)
+	return nil, fmt.Errorf("apply cannot write to %s targets (%s)", target.Kind, target.Redacted())
 }
