@@ -19,8 +19,11 @@ test: deps
 bench: deps
 	$(GO) run ./cmd/syncline bench
 
+# demo runs syncline demo until Ctrl-C; run it again to continue. Pass flags
+# with DEMO_FLAGS, e.g. make demo DEMO_FLAGS='--rate 100'.
+DEMO_FLAGS ?=
 demo: deps build
-	./bin/syncline demo
+	./bin/syncline demo $(DEMO_FLAGS)
 
 lint:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting"; exit 1)

@@ -100,6 +100,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			applyCommand(),
 			statusCommand(),
 			devCommand(),
+			demoCommand(),
 		},
 		HideHelpCommand: true,
 		HideVersion:     true,

@@ -107,15 +107,6 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-func TestStubs(t *testing.T) {
-	for _, cmd := range []string{"status", "dev"} {
-		code, stdout, stderr := runCLI(t, cmd)
-		if code != exitFailed || stdout != "" || stderr != "syncline "+cmd+" is not built yet\n" {
-			t.Errorf("syncline %s: exit %d, stdout %q, stderr %q", cmd, code, stdout, stderr)
-		}
-	}
-}
-
 func TestHelpHidesPassword(t *testing.T) {
 	t.Setenv("SYNCLINE_SOURCE", "mysql://capture:"+password+"@db:3306/")
 	t.Setenv("SYNCLINE_TARGET", "postgres://apply:"+password+"@pg:5432/app")

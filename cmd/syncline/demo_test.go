@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	applych "github.com/syncline/syncline/apply/clickhouse"
+	"github.com/syncline/syncline/embedded"
+	"github.com/syncline/syncline/testenv"
+	"github.com/syncline/syncline/topics"
+)
+
+// TestDemo runs syncline demo twice in one directory: the first run creates
+// the shop and syncs it under a workload, the second (without workload)
+// continues and catches up. Then every row the source holds is in Kafka,
+// each created exactly once, and ClickHouse holds exactly the source's rows.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"demo", "--dir", dir, "--orders", "300", "--rate", "50", "--interval", "300ms"}
+
+	demo := background(t, args...)
+	var out string
+	waitUntil(t, 60*time.Second, "the demo streaming all three tables", func() bool {
+		out, _ = demo.Output()
+		return lastScreenHas(out, "shop.customers  streaming", "shop.products   streaming", "shop.orders     streaming")
+	})
+	time.Sleep(2 * time.Second) // the workload writes
+	code, out, stderr := demo.Stop()
+	if code != 0 {
+		t.Fatalf("first demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"created the sample shop (300 orders)", "Syncline demo: MariaDB 127.0.0.1:", "capture \"demo\": streaming at binlog.", "stopped; run it again"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("first demo's output lacks %q:\n%s", want, out)
+		}
+	}
+	// The snapshot read the orders (300, and those the workload added
+	// before the snapshot began).
+	if !regexp.MustCompile(`shop\.orders +streaming +[0-9,]+ +r[0-9]{3}`).MatchString(out) {
+		t.Fatalf("first demo's output shows no snapshot of the orders:\n%s", out)
+	}
+
+	args[len(args)-3] = "0" // --rate 0: the second run only catches up
+	demo = background(t, args...)
+	waitUntil(t, 60*time.Second, "the second demo's ClickHouse equal to its source", func() bool {
+		out, _ = demo.Output()
+		return lastScreenHas(out, "shop.orders     streaming") && caughtUp(out)
+	})
+	code, out, stderr = demo.Stop()
+	if code != 0 {
+		t.Fatalf("second demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	if strings.Contains(out, "created the sample shop") || regexp.MustCompile(` r[0-9]`).MatchString(out) {
+		t.Fatalf("second demo created or snapshotted the shop again:\n%s", out)
+	}
+
+	// Compare the source with the embedded Kafka and the ClickHouse the
+	// demo left behind.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src, err := testenv.LaunchMariaDB(ctx, filepath.Join(dir, "mariadb"), testenv.MariaDBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	svc, err := embedded.Start(embedded.Config{Dir: filepath.Join(dir, "kafka")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	ch, err := testenv.LaunchClickHouse(ctx, filepath.Join(dir, "clickhouse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	// Closed before the server: ClickHouse waits for open connections when
+	// it shuts down.
+	chConn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{ch.Addr()}, Auth: clickhouse.Auth{Username: ch.User}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chConn.Close()
+	db := src.DB(t, shopDB)
+	for _, table := range shopTables {
+		var ids []int64
+		rows, err := db.QueryContext(ctx, "SELECT id FROM "+table+" ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+
+		topic := topics.Names{Prefix: demoPrefix}.Table(shopDB, table)
+		live := map[int64]bool{}
+		created := map[int64]int{}
+		for _, c := range readChanges(t, svc.Brokers, svc.RegistryURL, topic) {
+			switch c.op {
+			case "r", "c":
+				created[c.id]++
+				if created[c.id] > 1 {
+					t.Fatalf("%s: id %d created twice", table, c.id)
+				}
+				live[c.id] = true
+			case "d":
+				if !live[c.id] {
+					t.Fatalf("%s: id %d deleted but not there", table, c.id)
+				}
+				delete(live, c.id)
+			}
+		}
+		var got []int64
+		for id := range live {
+			got = append(got, id)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, ids) {
+			t.Fatalf("%s: %d rows in the source, %d live in Kafka", table, len(ids), len(got))
+		}
+
+		var inCH []int64
+		chRows, err := chConn.Query(ctx, "SELECT toInt64(id) FROM "+shopDB+"."+table+" FINAL WHERE "+applych.DeletedColumn+" = 0 ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for chRows.Next() {
+			var id int64
+			if err := chRows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			inCH = append(inCH, id)
+		}
+		chRows.Close()
+		if !slices.Equal(inCH, ids) {
+			t.Fatalf("%s: %d rows in the source, %d in ClickHouse", table, len(ids), len(inCH))
+		}
+	}
+}
+
+func TestDemoUsageErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--rate", "-1"}, "--rate -1"},
+		{[]string{"demo", "--orders", "0"}, "--orders 0"},
+		{[]string{"demo", "--interval", "0s"}, "--interval 0s"},
+	} {
+		code, _, stderr := runCLI(t, tt.args...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+// caughtUp reports whether the last status screen shows, for every table,
+// as many rows in ClickHouse as in the source and no apply lag.
+func caughtUp(out string) bool {
+	screen := out[strings.LastIndex(out, "Syncline demo: MariaDB"):]
+	n := 0
+	for line := range strings.Lines(screen) {
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.HasPrefix(f[0], shopDB+".") {
+			continue
+		}
+		// TABLE STAGE SOURCE ... IN-KAFKA CLICKHOUSE LAG
+		if f[2] != f[len(f)-2] || f[len(f)-1] != "0" {
+			return false
+		}
+		n++
+	}
+	return n == len(shopTables)
+}
+
+// lastScreenHas reports whether the last status screen in out holds every
+// string of want.
+func lastScreenHas(out string, want ...string) bool {
+	i := strings.LastIndex(out, "Syncline demo: MariaDB")
+	if i < 0 {
+		return false
+	}
+	screen := out[i:]
+	if !strings.Contains(screen, "APPLY LAG") || !strings.Contains(screen, "CAPTURED THIS RUN:") {
+		return false // not written in full yet
+	}
+	for _, w := range want {
+		if !strings.Contains(screen, w) {
+			return false
+		}
+	}
+	return true
+}
