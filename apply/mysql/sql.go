@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -26,13 +25,6 @@ func quote(name string) string { return schema.QuoteIdent(name) }
 
 // qualified returns `db`.`table`.
 func qualified(db, table string) string { return quote(db) + "." + quote(table) }
-
-// rowSet is the upserts of one batch that carry the same columns.
-type rowSet struct {
-	cols []schema.Column // in table order, the version column not included
-	rows [][]any         // converted values per row, the version last
-	size []int           // estimated bytes per row
-}
 
 // statement is one SQL statement with its arguments.
 type statement struct {
@@ -57,60 +49,30 @@ func (s *Sink) Write(ctx context.Context, t schema.Table, changes []apply.Change
 		keyCols[i] = c
 	}
 	// Converting first: a bad value fails before a connection is used.
-	var deletes [][]any
-	sets := map[string]*rowSet{}
+	deletes, sets, err := apply.SplitBatch(t, keyCols, changes, func(c schema.Column, v any) (any, error) {
+		return arg(v, c.Type)
+	})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
 	// MySQL's invalid ENUM value (the empty string, index 0) can only be
 	// written outside strict mode.
 	lenient := false
-	var order []string
-	for _, ch := range changes {
-		if ch.Op == apply.Delete {
-			args := make([]any, 0, len(keyCols)+1)
-			for _, c := range keyCols {
-				v, err := arg(ch.Row[c.Name], c.Type)
-				if err != nil {
-					return fmt.Errorf("write %s: column %s: %w", name, c.Name, err)
+	sizes := make([][]int, len(sets))
+	for i, rs := range sets {
+		sizes[i] = make([]int, len(rs.Rows))
+		for j, row := range rs.Rows {
+			size := 8
+			for k, c := range rs.Cols {
+				v := row[k]
+				if c.Type.Kind == schema.Enum && v == "" && !slices.Contains(c.Type.Elems, "") {
+					lenient = true
 				}
-				args = append(args, v)
+				size += argSize(v)
 			}
-			deletes = append(deletes, append(args, ch.Version))
-			continue
+			sizes[i][j] = size
 		}
-		var sig strings.Builder
-		for _, c := range t.Columns {
-			if _, ok := ch.Row[c.Name]; ok {
-				sig.WriteString(c.Name)
-				sig.WriteByte(0)
-			}
-		}
-		rs := sets[sig.String()]
-		if rs == nil {
-			rs = &rowSet{}
-			for _, c := range t.Columns {
-				if _, ok := ch.Row[c.Name]; ok {
-					rs.cols = append(rs.cols, c)
-				}
-			}
-			sets[sig.String()] = rs
-			order = append(order, sig.String())
-		}
-		row := make([]any, 0, len(rs.cols)+1)
-		size := 8
-		for _, c := range rs.cols {
-			v, err := arg(ch.Row[c.Name], c.Type)
-			if err != nil {
-				return fmt.Errorf("write %s: column %s: %w", name, c.Name, err)
-			}
-			if c.Type.Kind == schema.Enum && v == "" && !slices.Contains(c.Type.Elems, "") {
-				lenient = true
-			}
-			row = append(row, v)
-			size += argSize(v)
-		}
-		rs.rows = append(rs.rows, append(row, ch.Version))
-		rs.size = append(rs.size, size)
 	}
-	sort.Strings(order)
 
 	info := s.server()
 	return s.withConn(ctx, func(c *conn) error {
@@ -124,8 +86,8 @@ func (s *Sink) Write(ctx context.Context, t schema.Table, changes []apply.Change
 			stmts = append(stmts, deleteStatement(t, keyCols, deletes[:n]))
 			deletes = deletes[n:]
 		}
-		for _, sig := range order {
-			st, err := upsertStatements(t, sets[sig], budget, info)
+		for i, rs := range sets {
+			st, err := upsertStatements(t, rs, sizes[i], budget, info)
 			if err != nil {
 				return fmt.Errorf("write %s: %w", name, err)
 			}
@@ -201,14 +163,15 @@ func placeholder(t schema.Type) string {
 	return "?"
 }
 
-// upsertStatements splits a row set into INSERT ... ON DUPLICATE KEY UPDATE
+// upsertStatements splits a row set, whose rows are estimated at sizes
+// bytes, into INSERT ... ON DUPLICATE KEY UPDATE
 // statements. Row counts per statement are powers of two, so that a few
 // prepared statements serve every batch size.
-func upsertStatements(t schema.Table, rs *rowSet, budget int, info *serverInfo) ([]statement, error) {
-	perRow := len(rs.cols) + 1
+func upsertStatements(t schema.Table, rs apply.RowSet, sizes []int, budget int, info *serverInfo) ([]statement, error) {
+	perRow := len(rs.Cols) + 1
 	limit := min(maxRowsPerStmt, maxPlaceholders/perRow)
 	var out []statement
-	rows, sizes := rs.rows, rs.size
+	rows := rs.Rows
 	for len(rows) > 0 {
 		n := 1
 		for n*2 <= min(len(rows), limit) {
@@ -224,7 +187,7 @@ func upsertStatements(t schema.Table, rs *rowSet, budget int, info *serverInfo) 
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		out = append(out, statement{sql: upsertSQL(t, rs.cols, n), args: args})
+		out = append(out, statement{sql: upsertSQL(t, rs.Cols, n), args: args})
 		rows, sizes = rows[n:], sizes[n:]
 	}
 	return out, nil

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -19,11 +18,6 @@ const (
 	maxRowsPerStmt = 1024
 	maxDeletesPer  = 256
 )
-
-type rowSet struct {
-	cols []schema.Column
-	rows [][]any // converted values, the version last
-}
 
 type statement struct {
 	sql  string
@@ -45,59 +39,20 @@ func (s *Sink) Write(ctx context.Context, t schema.Table, changes []apply.Change
 		}
 		keyCols[i] = c
 	}
-	var deletes [][]any
-	sets := map[string]*rowSet{}
-	var order []string
-	for _, ch := range changes {
-		if ch.Op == apply.Delete {
-			args := make([]any, 0, len(keyCols)+1)
-			for _, c := range keyCols {
-				v, err := arg(ch.Row[c.Name], s.typeOf(t.Database, t.Name, c))
-				if err != nil {
-					return fmt.Errorf("write %s: column %s: %w", name, c.Name, err)
-				}
-				args = append(args, v)
-			}
-			deletes = append(deletes, append(args, ch.Version))
-			continue
-		}
-		var sig strings.Builder
-		for _, c := range t.Columns {
-			if _, ok := ch.Row[c.Name]; ok {
-				sig.WriteString(c.Name)
-				sig.WriteByte(0)
-			}
-		}
-		rs := sets[sig.String()]
-		if rs == nil {
-			rs = &rowSet{}
-			for _, c := range t.Columns {
-				if _, ok := ch.Row[c.Name]; ok {
-					rs.cols = append(rs.cols, c)
-				}
-			}
-			sets[sig.String()] = rs
-			order = append(order, sig.String())
-		}
-		row := make([]any, 0, len(rs.cols)+1)
-		for _, c := range rs.cols {
-			v, err := arg(ch.Row[c.Name], s.typeOf(t.Database, t.Name, c))
-			if err != nil {
-				return fmt.Errorf("write %s: column %s: %w", name, c.Name, err)
-			}
-			row = append(row, v)
-		}
-		rs.rows = append(rs.rows, append(row, ch.Version))
+	deletes, sets, err := apply.SplitBatch(t, keyCols, changes, func(c schema.Column, v any) (any, error) {
+		return arg(v, s.typeOf(t.Database, t.Name, c))
+	})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
 	}
-	sort.Strings(order)
 	var stmts []statement
 	for len(deletes) > 0 {
 		n := min(len(deletes), maxDeletesPer)
 		stmts = append(stmts, deleteStatement(t, keyCols, deletes[:n]))
 		deletes = deletes[n:]
 	}
-	for _, sig := range order {
-		stmts = append(stmts, upsertStatements(t, sets[sig])...)
+	for _, rs := range sets {
+		stmts = append(stmts, upsertStatements(t, rs)...)
 	}
 	if len(stmts) == 0 {
 		return nil
@@ -143,11 +98,11 @@ func deleteStatement(t schema.Table, keyCols []schema.Column, rows [][]any) stat
 
 // upsertStatements splits a row set into statements whose row counts are
 // powers of two, so that a few prepared statements serve every batch.
-func upsertStatements(t schema.Table, rs *rowSet) []statement {
-	perRow := len(rs.cols) + 1
+func upsertStatements(t schema.Table, rs apply.RowSet) []statement {
+	perRow := len(rs.Cols) + 1
 	limit := min(maxRowsPerStmt, maxParams/perRow)
 	var out []statement
-	rows := rs.rows
+	rows := rs.Rows
 	for len(rows) > 0 {
 		n := 1
 		for n*2 <= min(len(rows), limit) {
@@ -157,7 +112,7 @@ func upsertStatements(t schema.Table, rs *rowSet) []statement {
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		out = append(out, statement{sql: upsertSQL(t, rs.cols, n), args: args})
+		out = append(out, statement{sql: upsertSQL(t, rs.Cols, n), args: args})
 		rows = rows[n:]
 	}
 	return out
