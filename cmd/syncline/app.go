@@ -101,6 +101,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			statusCommand(),
 			devCommand(),
 			demoCommand(),
+			benchCommand(),
 		},
 		HideHelpCommand: true,
 		HideVersion:     true,
