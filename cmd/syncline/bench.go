@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -36,11 +37,11 @@ func benchCommand() *cli.Command {
 			"minutes; --quick shrinks everything tenfold. Needs mariadb-server, postgresql and clickhouse-server.",
 		Flags: []cli.Flag{
 			altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagBenchQuick, Usage: "a smoke run: a tenth of the rows and durations, one repeat"}),
-			altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBenchPhase, Usage: "how long each delay phase writes (default 1m, 6s with --quick)"}),
-			altsrc.NewIntFlag(&cli.IntFlag{Name: flagBenchRepeat, Usage: "runs of each throughput pair; medians are reported (default 3, 1 with --quick)"}),
+			altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBenchPhase, DefaultText: "1m, 6s with --quick", Usage: "how long each delay phase writes"}),
+			altsrc.NewIntFlag(&cli.IntFlag{Name: flagBenchRepeat, DefaultText: "3, 1 with --quick", Usage: "runs of each throughput pair (fewer once a benchmark's pairs took 90s); medians are reported"}),
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagBenchProfileDir, Value: filepath.Join("bench", "out"), Usage: "write CPU profiles of the measured runs to `DIR` (empty: none)"}),
-			altsrc.NewStringFlag(&cli.StringFlag{Name: flagBenchDoc, Value: filepath.Join("docs", "benchmarks.md"), Usage: "write the report to `FILE`, keeping its Findings section (empty: print only)"}),
-			altsrc.NewStringFlag(&cli.StringFlag{Name: flagBenchDir, Usage: "run the servers in `DIR` (default: a temporary directory, removed afterwards)"}),
+			altsrc.NewStringFlag(&cli.StringFlag{Name: flagBenchDoc, Value: filepath.Join("docs", "benchmarks.md"), DefaultText: "docs/benchmarks.md; none with --quick", Usage: "write the report to `FILE`, keeping its Findings section (empty: print only)"}),
+			altsrc.NewStringFlag(&cli.StringFlag{Name: flagBenchDir, DefaultText: "a temporary directory, removed afterwards", Usage: "run the servers in `DIR`, new or empty"}),
 		},
 		Action: runBench,
 	})
@@ -61,7 +62,7 @@ func runBench(c *cli.Context) error {
 	if c.IsSet(flagBenchRepeat) {
 		cfg.Repeat = c.Int(flagBenchRepeat)
 	}
-	if cfg.Phase < 0 || (c.IsSet(flagBenchPhase) && cfg.Phase < time.Second) {
+	if c.IsSet(flagBenchPhase) && cfg.Phase < time.Second {
 		return usagef(c, "--%s %s: use at least 1s", flagBenchPhase, cfg.Phase)
 	}
 	if c.IsSet(flagBenchRepeat) && cfg.Repeat < 1 {
@@ -71,12 +72,11 @@ func runBench(c *cli.Context) error {
 	if cfg.Self, err = os.Executable(); err != nil {
 		return fmt.Errorf("find the syncline binary for the memory benchmark: %w", err)
 	}
-	// Capture's and apply's own logs only matter when something goes wrong.
-	cfg.Logger = log.With("component", "bench")
+	// Capture's and apply's own logs only matter when something goes
+	// wrong, unless --log-level asks for more.
+	cfg.Logger = log
 	if !c.IsSet(flagLogLevel) {
-		if cfg.Logger, err = quietLogger(c); err != nil {
-			return err
-		}
+		cfg.Logger = quietLogger(c)
 	}
 	cfg.Progress = c.App.ErrWriter
 	if err := cfg.Validate(); err != nil {
@@ -108,7 +108,11 @@ func runBench(c *cli.Context) error {
 	if runErr != nil {
 		return runErr
 	}
-	if doc := c.String(flagBenchDoc); doc != "" {
+	doc := c.String(flagBenchDoc)
+	if c.Bool(flagBenchQuick) && !c.IsSet(flagBenchDoc) {
+		doc = "" // a smoke run does not replace the real figures
+	}
+	if doc != "" {
 		if err := bench.WriteDoc(doc, rep); err != nil {
 			return fmt.Errorf("write %s: %w", doc, err)
 		}
@@ -119,10 +123,10 @@ func runBench(c *cli.Context) error {
 
 // quietLogger is the logger of --log-format at warning level: capture and
 // apply log every table they create and every snapshot they finish.
-func quietLogger(c *cli.Context) (*slog.Logger, error) {
+func quietLogger(c *cli.Context) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: slog.LevelWarn}
-	if c.String(flagLogFormat) == "json" {
-		return slog.New(slog.NewJSONHandler(c.App.ErrWriter, opts)), nil
+	if strings.EqualFold(c.String(flagLogFormat), "json") {
+		return slog.New(slog.NewJSONHandler(c.App.ErrWriter, opts))
 	}
-	return slog.New(slog.NewTextHandler(c.App.ErrWriter, opts)), nil
+	return slog.New(slog.NewTextHandler(c.App.ErrWriter, opts))
 }
