@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,47 +146,6 @@ func TestWithPasswordFrom(t *testing.T) {
 	}
 }
 
-// closedPort returns a 127.0.0.1 port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	return port
-}
-
-// silentServer accepts connections and never answers, like a server behind
-// a stalled proxy; it stops when the test ends.
-func silentServer(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				_ = c.Close()
-			}
-			close(done)
-		}()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() { _ = l.Close(); <-done })
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func mustParse(t *testing.T, raw string) endpoint.Endpoint {
 	t.Helper()
 	e, err := endpoint.Parse(raw)
@@ -224,7 +182,7 @@ func dialAll(ctx context.Context, e endpoint.Endpoint, timeout time.Duration) er
 func TestDialUnreachable(t *testing.T) {
 	ctx := context.Background()
 	for _, scheme := range []string{"mysql", "postgres", "clickhouse"} {
-		port := closedPort(t)
+		port := testenv.ClosedPort(t)
 		e := mustParse(t, fmt.Sprintf("%s://u:%s@127.0.0.1:%d/db", scheme, secret, port))
 		err := dialAll(ctx, e, 2*time.Second)
 		if !errors.Is(err, endpoint.ErrUnreachable) {
@@ -242,7 +200,7 @@ func TestDialTimeout(t *testing.T) {
 	ctx := context.Background()
 	const timeout = 300 * time.Millisecond
 	for _, scheme := range []string{"mysql", "postgres", "clickhouse"} {
-		port := silentServer(t)
+		port := testenv.SilentServer(t)
 		e := mustParse(t, fmt.Sprintf("%s://u:%s@127.0.0.1:%d/db", scheme, secret, port))
 		began := time.Now()
 		err := dialAll(ctx, e, timeout)
@@ -260,7 +218,7 @@ func TestDialTimeout(t *testing.T) {
 }
 
 func TestDialCanceled(t *testing.T) {
-	port := silentServer(t)
+	port := testenv.SilentServer(t)
 	e := mustParse(t, fmt.Sprintf("mysql://u@127.0.0.1:%d/", port))
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -106,46 +105,6 @@ func expectNone(t *testing.T, rep Report, check string) {
 	if got := rep.Find(check); len(got) > 0 {
 		t.Errorf("%s reported %v, want nothing, in:\n%s", check, got, text(rep))
 	}
-}
-
-// closedPort returns a 127.0.0.1 port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	return port
-}
-
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				_ = c.Close()
-			}
-			close(done)
-		}()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() { _ = l.Close(); <-done })
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func TestGoodSetup(t *testing.T) {
@@ -289,13 +248,13 @@ func TestTableProblems(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	cfg := newConfig(t, fmt.Sprintf("mysql://capture:pw@127.0.0.1:%d/", closedPort(t)), "shop.*")
+	cfg := newConfig(t, fmt.Sprintf("mysql://capture:pw@127.0.0.1:%d/", testenv.ClosedPort(t)), "shop.*")
 	cfg.Targets = []endpoint.Endpoint{
-		mustParse(t, fmt.Sprintf("postgres://u:pw@127.0.0.1:%d/db", closedPort(t))),
-		mustParse(t, fmt.Sprintf("clickhouse://127.0.0.1:%d/db", silentServer(t))),
+		mustParse(t, fmt.Sprintf("postgres://u:pw@127.0.0.1:%d/db", testenv.ClosedPort(t))),
+		mustParse(t, fmt.Sprintf("clickhouse://127.0.0.1:%d/db", testenv.SilentServer(t))),
 	}
-	cfg.Brokers = []string{fmt.Sprintf("127.0.0.1:%d", closedPort(t))}
-	cfg.RegistryURL = fmt.Sprintf("http://127.0.0.1:%d", silentServer(t))
+	cfg.Brokers = []string{fmt.Sprintf("127.0.0.1:%d", testenv.ClosedPort(t))}
+	cfg.RegistryURL = fmt.Sprintf("http://127.0.0.1:%d", testenv.SilentServer(t))
 	cfg.Timeout = 500 * time.Millisecond
 	began := time.Now()
 	rep := Run(context.Background(), cfg)
@@ -316,7 +275,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestSilentSource(t *testing.T) {
-	cfg := newConfig(t, fmt.Sprintf("mysql://capture:pw@127.0.0.1:%d/", silentServer(t)), "shop.*")
+	cfg := newConfig(t, fmt.Sprintf("mysql://capture:pw@127.0.0.1:%d/", testenv.SilentServer(t)), "shop.*")
 	cfg.Timeout = 300 * time.Millisecond
 	began := time.Now()
 	rep := Run(context.Background(), cfg)
