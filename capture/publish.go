@@ -46,6 +46,7 @@ type publisher struct {
 // tableCodec encodes the events of one shape of one table.
 type tableCodec struct {
 	table schema.Table
+	name  string // "db.table", the metrics label
 	topic string
 	enc   *schema.Encoder
 	keyID int
@@ -97,7 +98,7 @@ func (p *publisher) codec(ctx context.Context, t schema.Table) (*tableCodec, err
 	if err != nil {
 		return nil, err
 	}
-	c := &tableCodec{table: t, topic: topic, enc: enc, keyID: keyID, envID: envID}
+	c := &tableCodec{table: t, name: t.Database + "." + t.Name, topic: topic, enc: enc, keyID: keyID, envID: envID}
 	p.codecs[fp] = c
 	return c, nil
 }
@@ -209,7 +210,7 @@ func (p *publisher) change(ctx context.Context, c *tableCodec, op string, before
 		return err
 	}
 	p.produce(ctx, &kgo.Record{Topic: c.topic, Key: k, Value: v})
-	p.metrics.event(c.table.Database+"."+c.table.Name, op, len(k)+len(v))
+	p.metrics.event(c.name, op, len(k)+len(v))
 	if op == "d" && p.tombs {
 		p.produce(ctx, &kgo.Record{Topic: c.topic, Key: k})
 	}
