@@ -1,0 +1,51 @@
+package verify
+
+import (
+	"fmt"
+	"math/big"
+
+	"github.com/syncline/syncline/schema"
+)
+
+// Conversions shared by the target readers: a number as a target stores it,
+// back into the comparison domain of the source column's type t.
+
+// integerValue maps an integer to the Go type of an integer, YEAR, DECIMAL
+// or BIT column of type t.
+func integerValue(n *big.Int, t schema.Type) (any, error) {
+	switch k := t.Kind; {
+	case k == schema.BigInt && t.Unsigned, k == schema.Decimal:
+		return new(big.Rat).SetInt(n), nil
+	case k == schema.Bit:
+		return bitBytes(n, t)
+	case !n.IsInt64():
+		return nil, fmt.Errorf("%s is out of the range of a %s", n, t)
+	case k == schema.BigInt, k == schema.Int && t.Unsigned, k == schema.Time, k == schema.DateTime:
+		return n.Int64(), nil
+	case k.IsInteger(), k == schema.Year:
+		return int32(n.Int64()), nil
+	}
+	return nil, fmt.Errorf("an integer for a %s column", t)
+}
+
+// floatValue maps a float to a FLOAT or DOUBLE column's Go type.
+func floatValue(f float64, t schema.Type) any {
+	if t.Kind == schema.Float {
+		return float32(f)
+	}
+	return f
+}
+
+// bitBytes renders a BIT(n) value as capture does: big-endian in
+// ceil(n/8) bytes.
+func bitBytes(v *big.Int, t schema.Type) ([]byte, error) {
+	size := (t.Length + 7) / 8
+	if v.Sign() < 0 || v.BitLen() > 8*size {
+		return nil, fmt.Errorf("bit value %s does not fit a %s", v, t)
+	}
+	out := make([]byte, size)
+	v.FillBytes(out)
+	return out, nil
+}
+
+func pow10(n int) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil) }
