@@ -99,6 +99,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			captureCommand(),
 			applyCommand(),
 			statusCommand(),
+			verifyCommand(),
 			devCommand(),
 			demoCommand(),
 			benchCommand(),
