@@ -18,6 +18,7 @@ import (
 
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -70,8 +71,14 @@ type run struct {
 	dirty      bool // position moved since the last commit
 
 	tables map[string]*tableState // "db.table"
-	snap   *snapshot
-	parser *parser.Parser
+	sel    Selection              // the tables selected now
+
+	// The task's object list and control requests (Config.Task).
+	store      *task.Store
+	revision   int
+	taskEvents <-chan task.Event
+	snap       *snapshot
+	parser     *parser.Parser
 }
 
 // Run captures until ctx is done or an error stops it. On return every event
@@ -89,6 +96,9 @@ func (c *Capture) Run(ctx context.Context) error {
 		started := time.Now()
 		err := r.run(ctx)
 		if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+			return nil
+		}
+		if errors.Is(err, errTaskStopped) {
 			return nil
 		}
 		if err == nil || permanent(err) {
@@ -119,6 +129,7 @@ func permanent(err error) bool {
 		ErrPositionPurged, ErrUnparsedDDL, ErrBinlogOff, ErrNotRowFormat, ErrNotFullImage,
 		ErrNoRowMetadata, ErrNoTablesFound, errBadTable, endpoint.ErrAuth, endpoint.ErrBadURL,
 		schema.ErrNoKey, schema.ErrUnsupportedType, schema.ErrNoRowMetadata, errCheckpoint, errUndecodable,
+		errBadRules, task.ErrBadSpec,
 	} {
 		if errors.Is(err, target) {
 			return true
@@ -154,6 +165,9 @@ func (r *run) run(ctx context.Context) error {
 	adminCl.Close()
 	if err != nil {
 		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
+	}
+	if err := r.loadTask(ctx, kopts); err != nil {
+		return err
 	}
 	cp, err := topics.ReadCheckpoint(ctx, kopts, names.Checkpoints(), cfg.Name)
 	if errors.Is(err, topics.ErrNoCheckpoint) {
@@ -241,7 +255,7 @@ func (r *run) purgedError(err error, start position) error {
 // restore sets the stream and table state from the checkpoint, or for a
 // new capture from the source, and returns the position to stream from.
 func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInfoRow) (position, error) {
-	selected, err := listTables(ctx, r.conn, r.cfg.Tables)
+	selected, err := listTables(ctx, r.conn, r.sel)
 	if err != nil {
 		return position{}, err
 	}
@@ -253,6 +267,12 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 		cp = nil
 	}
 	if err := checkTables(ctx, r.conn, selected); err != nil {
+		return position{}, err
+	}
+	if err := r.checkRules(ctx, r.conn, selected); err != nil {
+		return position{}, err
+	}
+	if err := r.storeTask(ctx); err != nil {
 		return position{}, err
 	}
 	r.tables = map[string]*tableState{}
@@ -298,6 +318,53 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 		return position{}, err
 	}
 	return r.setStart(p), nil
+}
+
+// loadTask selects the tables: from the task's object list in Kafka when
+// the capture belongs to a task (following its changes from then on), else
+// from Config.Tables. A new task's list is stored by storeTask once the
+// tables and their rules passed the checks.
+func (r *run) loadTask(ctx context.Context, kopts []kgo.Opt) error {
+	r.sel = r.cfg.Tables
+	if r.cfg.Task == "" {
+		return nil
+	}
+	r.store = task.NewStore(kopts, r.cfg.Prefix, r.cfg.Task)
+	rev, next, err := r.store.Latest(ctx)
+	switch {
+	case errors.Is(err, task.ErrNoRevision):
+	case err != nil:
+		return fmt.Errorf("task %s: %w", r.cfg.Task, err)
+	default:
+		if !task.Equal(rev.Objects, r.cfg.Tables.(*task.Objects).List()) {
+			r.log.Warn("the task's object list was changed while it ran; using the list kept in Kafka, not the spec file's (syncline task update replaces it with the file's)",
+				"revision", rev.Revision, "change", rev.Change)
+		}
+		sel, err := task.CompileObjects(rev.Objects)
+		if err != nil {
+			return fmt.Errorf("task %s: %w", r.cfg.Task, err)
+		}
+		r.sel, r.revision = sel, rev.Revision
+	}
+	r.taskEvents, err = r.store.Watch(ctx, next)
+	if err != nil {
+		return fmt.Errorf("task %s: %w", r.cfg.Task, err)
+	}
+	return nil
+}
+
+// storeTask stores a new task's object list as its first revision, after
+// the checks passed, so that a spec capture refused is not kept.
+func (r *run) storeTask(ctx context.Context) error {
+	if r.store == nil || r.revision > 0 {
+		return nil
+	}
+	rev, _, err := r.store.Init(ctx, r.cfg.Tables.(*task.Objects).List())
+	if err != nil {
+		return fmt.Errorf("task %s: %w", r.cfg.Task, err)
+	}
+	r.revision = rev.Revision
+	return nil
 }
 
 func (r *run) setStart(p position) position {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -53,8 +53,17 @@ type Config struct {
 	RegistryURL string
 	// Prefix is the topic prefix (topics.DefaultPrefix by default).
 	Prefix string
-	// Tables selects the tables to capture.
-	Tables *filter.Filter
+	// Tables selects the tables to capture: a *filter.Filter, or the
+	// *task.Objects of a task spec, whose rules (columns, row filter,
+	// operations) capture then applies.
+	Tables Selection
+	// Task, when set, names the task whose object list in Kafka
+	// (task.Store, in <prefix>.__task) selects the tables instead of
+	// Tables. Tables (a *task.Objects) is stored as its first list when it
+	// has none. Capture follows changes of the list while it runs (tables
+	// added are snapshotted online, tables removed stop), and stops
+	// cleanly when the task is stopped.
+	Task string
 	// Snapshot is the snapshot mode (SnapshotInitial by default).
 	Snapshot SnapshotMode
 	// ServerID is the replica server id capture uses; it must differ from
@@ -147,6 +156,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Tables == nil {
 		errs = append(errs, errors.New("tables: a table selection is required"))
+	}
+	if _, ok := c.Tables.(*task.Objects); c.Task != "" && !ok {
+		errs = append(errs, errors.New("task: a task's capture selects tables with the spec's objects"))
 	}
 	switch c.Snapshot {
 	case SnapshotInitial, SnapshotNever, SnapshotWhenNeeded:

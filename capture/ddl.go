@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // literal values in parsed DDL
 
+	"github.com/syncline/syncline/rules"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -196,16 +198,16 @@ func (r *run) ddlRelevant(c ddlChange) bool {
 		}
 		return false
 	case ddlRenameTable:
-		return r.tables[c.db+"."+c.table] != nil || r.cfg.Tables.Match(c.newDB, c.newTable)
+		return r.tables[c.db+"."+c.table] != nil || r.sel.Match(c.newDB, c.newTable)
 	}
-	return r.tables[c.db+"."+c.table] != nil || r.cfg.Tables.Match(c.db, c.table)
+	return r.tables[c.db+"."+c.table] != nil || r.sel.Match(c.db, c.table)
 }
 
 // applyDDL keeps the set of captured tables current.
 func (r *run) applyDDL(c ddlChange) {
 	switch c.kind {
 	case ddlCreateTable:
-		if r.cfg.Tables.Match(c.db, c.table) && r.tables[c.db+"."+c.table] == nil {
+		if r.sel.Match(c.db, c.table) && r.tables[c.db+"."+c.table] == nil {
 			// Created after capture started: all its rows come from the
 			// binlog.
 			r.tables[c.db+"."+c.table] = &tableState{db: c.db, name: c.table, stage: stageStreaming}
@@ -221,7 +223,7 @@ func (r *run) applyDDL(c ddlChange) {
 	case ddlRenameTable:
 		old := r.tables[c.db+"."+c.table]
 		delete(r.tables, c.db+"."+c.table)
-		if r.cfg.Tables.Match(c.newDB, c.newTable) {
+		if r.sel.Match(c.newDB, c.newTable) {
 			st := &tableState{db: c.newDB, name: c.newTable, stage: stageStreaming}
 			if old != nil {
 				st.stage, st.afterKey, st.rows = old.stage, old.afterKey, old.rows
@@ -254,8 +256,16 @@ func (r *run) publishDDL(ctx context.Context, c ddlChange, query string, src sou
 		"source": r.pub.sourceMap(src), "db": c.db, "table": nullable(table), "ddl": query, "kind": c.kind,
 		"new_table": nil, "renamed_columns": map[string]any{}, "columns": nil, "ts_ms": time.Now().UnixMilli(),
 	}
-	for o, n := range c.renamed {
-		ev["renamed_columns"].(map[string]any)[o] = n
+	tr := r.rulesOf(c.db, c.table)
+	if c.kind == ddlRenameTable {
+		tr = r.rulesOf(c.newDB, c.newTable)
+	}
+	if tr != nil && !tr.Ops.Has(rules.DDL) && c.kind != ddlCreateDatabase && c.kind != ddlDropDatabase {
+		return nil // the task does not sync this table's DDL
+	}
+	renamed := maps.Clone(c.renamed)
+	if renamed == nil {
+		renamed = map[string]string{}
 	}
 	shapeDB, shapeTable := c.db, c.table
 	if c.kind == ddlRenameTable {
@@ -266,39 +276,46 @@ func (r *run) publishDDL(ctx context.Context, c ddlChange, query string, src sou
 		shapeDB, shapeTable = c.newDB, c.newTable
 	}
 	if c.kind == ddlCreateTable || c.kind == ddlAlterTable || c.kind == ddlRenameTable {
-		cols, err := r.columnsJSON(ctx, shapeDB, shapeTable)
+		cols, key, err := r.columns(ctx, shapeDB, shapeTable)
 		if err != nil {
 			return err
 		}
-		ev["columns"] = cols
+		if cols != nil {
+			b, err := json.Marshal(ddlColumns(cols, renamed, tr, key))
+			if err != nil {
+				return err
+			}
+			ev["columns"] = string(b)
+		}
+	}
+	for o, n := range renamed {
+		ev["renamed_columns"].(map[string]any)[o] = n
 	}
 	return r.pub.schemaChange(ctx, ev, c.db)
 }
 
-// columnsJSON reads a table's columns from the source, as they are when
-// capture handles the statement.
-func (r *run) columnsJSON(ctx context.Context, db, table string) (any, error) {
+// columnJSON is one column of a schema-change event's column list.
+type columnJSON struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Nullable bool   `json:"nullable"`
+}
+
+// columns reads a table's columns and key from the source, as they are
+// when capture handles the statement; nil when the table is gone.
+func (r *run) columns(ctx context.Context, db, table string) ([]columnJSON, []string, error) {
 	t, err := schema.LoadTable(ctx, r.conn, db, table)
 	if errors.Is(err, schema.ErrNoTable) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil && !errors.Is(err, schema.ErrNoKey) {
-		return nil, fmt.Errorf("read columns of %s.%s: %w", db, table, err)
+		return nil, nil, fmt.Errorf("read columns of %s.%s: %w", db, table, err)
 	}
-	type col struct {
-		Name     string `json:"name"`
-		Type     string `json:"type"`
-		Nullable bool   `json:"nullable"`
-	}
-	cols := make([]col, len(t.Columns))
+	cols := make([]columnJSON, len(t.Columns))
 	for i, c := range t.Columns {
-		cols[i] = col{c.Name, c.Type.String(), c.Nullable}
+		cols[i] = columnJSON{c.Name, c.Type.String(), c.Nullable}
 	}
-	b, err := json.Marshal(cols)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return cols, t.Key, nil
 }
 
 func nullable(s string) any {

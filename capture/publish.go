@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -45,12 +46,18 @@ type publisher struct {
 
 // tableCodec encodes the events of one shape of one table.
 type tableCodec struct {
+	// table is the published shape: full without rules, else the kept
+	// columns.
 	table schema.Table
-	name  string // "db.table", the metrics label
-	topic string
-	enc   *schema.Encoder
-	keyID int
-	envID int
+	// full is the table's shape at the source.
+	full schema.Table
+	// narrow applies the table's rules; nil when it has none.
+	narrow *narrowing
+	name   string // "db.table", the metrics label
+	topic  string
+	enc    *schema.Encoder
+	keyID  int
+	envID  int
 }
 
 func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name string, partitions int32, tombstones bool, m *Metrics) (*publisher, error) {
@@ -66,12 +73,17 @@ func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name
 	}, nil
 }
 
-// codec returns the codec of a table shape, registering its schemas and
-// creating its topic the first time the shape is seen.
-func (p *publisher) codec(ctx context.Context, t schema.Table) (*tableCodec, error) {
-	fp := fingerprint(t)
+// codec returns the codec of a table shape under the table's rules (nil
+// for none), registering its schemas and creating its topic the first time
+// the shape is seen.
+func (p *publisher) codec(ctx context.Context, full schema.Table, tr *task.TableRules) (*tableCodec, error) {
+	fp := fingerprint(full)
 	if c, ok := p.codecs[fp]; ok {
 		return c, nil
+	}
+	t, narrow, err := bindRules(full, tr, false)
+	if err != nil {
+		return nil, err
 	}
 	topic := p.names.Table(t.Database, t.Name)
 	ns := schema.Namespace(topic)
@@ -98,10 +110,13 @@ func (p *publisher) codec(ctx context.Context, t schema.Table) (*tableCodec, err
 	if err != nil {
 		return nil, err
 	}
-	c := &tableCodec{table: t, name: t.Database + "." + t.Name, topic: topic, enc: enc, keyID: keyID, envID: envID}
+	c := &tableCodec{table: t, full: full, narrow: narrow, name: t.Database + "." + t.Name, topic: topic, enc: enc, keyID: keyID, envID: envID}
 	p.codecs[fp] = c
 	return c, nil
 }
+
+// resetCodecs forgets the codecs, after the tables' rules changed.
+func (p *publisher) resetCodecs() { p.codecs = map[string]*tableCodec{} }
 
 func (p *publisher) ensureTopic(ctx context.Context, s topics.Spec) error {
 	if p.topicsOK[s.Name] {

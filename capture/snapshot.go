@@ -154,7 +154,7 @@ func (r *run) readChunks(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", ts.fullName(), err)
 		}
-		c, err := r.pub.codec(ctx, t)
+		c, err := r.codecFor(ctx, t)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (r *run) readChunks(ctx context.Context) error {
 // readChunk reads the rows after ts.afterKey (the whole table when the key
 // cannot be resumed) and reports whether the table is done.
 func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (bool, error) {
-	t := c.table
+	t := c.full // the rules' filter may read columns that are not published
 	resumable := resumableKey(t)
 	keyList := make([]string, len(t.Key))
 	for i, k := range t.Key {
@@ -219,14 +219,15 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 		if err != nil {
 			return err
 		}
-		if err := r.pub.change(ctx, c, "r", nil, v, src); err != nil {
-			return err
-		}
 		n++
 		if resumable {
 			last = t.KeyValues(v)
 		}
-		return nil
+		out, ok := c.narrow.read(v)
+		if !ok {
+			return nil
+		}
+		return r.pub.change(ctx, c, "r", nil, out, src)
 	}, nil)
 	if err != nil {
 		return false, err

@@ -10,7 +10,6 @@ import (
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
 
-	"github.com/syncline/syncline/filter"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -72,7 +71,7 @@ func checkSource(conn *client.Conn) (sourceInfoRow, error) {
 type tableRef struct{ db, name string }
 
 // listTables returns the base tables the selection matches, by "db.table".
-func listTables(ctx context.Context, conn *client.Conn, sel *filter.Filter) (map[string]tableRef, error) {
+func listTables(ctx context.Context, conn *client.Conn, sel Selection) (map[string]tableRef, error) {
 	res, err := conn.Execute(`SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
 		WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')`)
 	if err != nil {

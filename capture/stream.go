@@ -29,6 +29,9 @@ func (r *run) stream(ctx context.Context, s *replication.BinlogStreamer) error {
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
 				if err := r.idle(ctx); err != nil {
+					if errors.Is(err, errTaskStopped) {
+						return r.stopTask(ctx)
+					}
 					return err
 				}
 				continue
@@ -36,9 +39,25 @@ func (r *run) stream(ctx context.Context, s *replication.BinlogStreamer) error {
 			return r.readError(err)
 		}
 		if err := r.event(ctx, ev); err != nil {
+			if errors.Is(err, errTaskStopped) {
+				return r.stopTask(ctx)
+			}
 			return err
 		}
 	}
+}
+
+// stopTask commits what was read, then tells the task's apply groups that
+// capture stopped, so they drain and stop.
+func (r *run) stopTask(ctx context.Context) error {
+	if err := r.shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if err := r.store.CaptureStopped(ctx); err != nil {
+		return fmt.Errorf("tell apply that capture stopped: %w", err)
+	}
+	r.log.Info("capture stopped for syncline task stop", "position", r.resumePos.String())
+	return errTaskStopped
 }
 
 // shutdown commits what was read up to the last transaction boundary.
@@ -60,6 +79,9 @@ func (r *run) shutdown(ctx context.Context) error {
 func (r *run) idle(ctx context.Context) error {
 	if r.inTxn {
 		return nil
+	}
+	if err := r.followTask(ctx); err != nil {
+		return err
 	}
 	if err := r.maybeSnapshot(ctx, r.resumePos, true); err != nil {
 		return err
@@ -152,6 +174,9 @@ func (r *run) beginTxn(ctx context.Context, h *replication.EventHeader, gtid str
 		return nil
 	}
 	start := position{r.file, h.LogPos - h.EventSize}
+	if err := r.followTask(ctx); err != nil {
+		return err
+	}
 	if err := r.maybeSnapshot(ctx, start, false); err != nil {
 		return err
 	}
@@ -187,7 +212,7 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 	if err != nil {
 		return fmt.Errorf("decode rows of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err)
 	}
-	codec, err := r.pub.codec(ctx, t)
+	codec, err := r.codecFor(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -220,6 +245,10 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 		}
 		if err != nil {
 			return fmt.Errorf("decode row of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err)
+		}
+		before, after, ok := codec.narrow.change(before, after)
+		if !ok {
+			continue
 		}
 		if err := r.publishChange(ctx, ts, codec, before, after, src); err != nil {
 			return err

@@ -1,0 +1,284 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/client"
+
+	"github.com/syncline/syncline/rules"
+	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/task"
+)
+
+// Selection chooses the tables capture reads: a *filter.Filter from
+// --tables, or a task's *task.Objects, which also says per table what of
+// its changes is published (see Ruled).
+type Selection interface {
+	Match(db, table string) bool
+	String() string
+}
+
+// Ruled is a Selection with per-table rules: the columns kept, a row filter
+// and the operations published. *task.Objects is one.
+type Ruled interface {
+	Selection
+	Rules(db, table string) *task.TableRules
+}
+
+// errBadRules marks rules that do not fit a table (a filter or column list
+// naming a column the table lacks, a dropped key column).
+var errBadRules = errors.New("task rules do not fit the table")
+
+// rulesOf returns the rules of a table under the current selection.
+func (r *run) rulesOf(db, table string) *task.TableRules {
+	if ru, ok := r.sel.(Ruled); ok {
+		return ru.Rules(db, table)
+	}
+	return nil
+}
+
+// codecFor returns the codec of a table shape under its rules.
+func (r *run) codecFor(ctx context.Context, t schema.Table) (*tableCodec, error) {
+	return r.pub.codec(ctx, t, r.rulesOf(t.Database, t.Name))
+}
+
+// narrowing is what a table's rules keep of its changes, bound to one
+// table shape.
+type narrowing struct {
+	keep   []int // indexes of the kept columns in the full row; nil keeps all
+	filter *rules.Filter
+	ops    rules.Ops
+}
+
+// bindRules binds a table's rules to its shape and returns the shape that
+// is published (the kept columns) and the narrowing.
+func bindRules(t schema.Table, tr *task.TableRules, strict bool) (schema.Table, *narrowing, error) {
+	if tr.Keeps() {
+		return t, nil, nil
+	}
+	n := &narrowing{ops: tr.Ops}
+	name := t.Database + "." + t.Name
+	if strict {
+		for _, c := range append(slices.Clone(tr.Columns), tr.DropColumns...) {
+			if _, _, ok := t.Column(c); !ok {
+				return t, nil, fmt.Errorf("%w: %s: column %q is not in %s", errBadRules, columnsField(tr), c, name)
+			}
+		}
+	}
+	for _, k := range t.Key {
+		if slices.Contains(tr.DropColumns, k) {
+			return t, nil, fmt.Errorf("%w: %s.drop-columns: %q is in the key of %s, which is always kept", errBadRules, tr.Path, k, name)
+		}
+	}
+	if tr.Filter != nil {
+		f, err := tr.Filter.Bind(t.Columns)
+		if err != nil {
+			return t, nil, fmt.Errorf("%w: %s.filter on %s: %v", errBadRules, tr.Path, name, err)
+		}
+		n.filter = f
+	}
+	out := t
+	if len(tr.Columns) > 0 || len(tr.DropColumns) > 0 {
+		out.Columns = nil
+		for i, c := range t.Columns {
+			if tr.KeepColumn(c.Name) || slices.Contains(t.Key, c.Name) {
+				n.keep = append(n.keep, i)
+				out.Columns = append(out.Columns, c)
+			}
+		}
+		if len(n.keep) == len(t.Columns) {
+			n.keep = nil
+		}
+	}
+	return out, n, nil
+}
+
+func columnsField(tr *task.TableRules) string {
+	if len(tr.Columns) > 0 {
+		return tr.Path + ".columns"
+	}
+	return tr.Path + ".drop-columns"
+}
+
+// project returns the kept columns of a row.
+func (n *narrowing) project(row []any) []any {
+	if n == nil || n.keep == nil || row == nil {
+		return row
+	}
+	out := make([]any, len(n.keep))
+	for i, j := range n.keep {
+		out[i] = row[j]
+	}
+	return out
+}
+
+func (n *narrowing) match(row []any) bool { return n.filter == nil || n.filter.Match(row) }
+
+// change applies the rules to one change, before and after in full
+// columns (nil for an insert's before and a delete's after), and returns
+// what to publish in kept columns, or ok false for nothing. With a row
+// filter, an update whose new row leaves it becomes a delete and one whose
+// new row enters it an insert.
+func (n *narrowing) change(before, after []any) (b, a []any, ok bool) {
+	if n == nil {
+		return before, after, true
+	}
+	switch {
+	case before == nil:
+		if !n.ops.Has(rules.Insert) || !n.match(after) {
+			return nil, nil, false
+		}
+	case after == nil:
+		if !n.ops.Has(rules.Delete) || !n.match(before) {
+			return nil, nil, false
+		}
+	default:
+		if !n.ops.Has(rules.Update) {
+			return nil, nil, false
+		}
+		in, out := n.match(before), n.match(after)
+		switch {
+		case !in && !out:
+			return nil, nil, false
+		case !out:
+			after = nil
+		case !in:
+			before = nil
+		}
+	}
+	return n.project(before), n.project(after), true
+}
+
+// read applies the rules to a snapshot row: the row filter and the kept
+// columns (operations concern the binlog only).
+func (n *narrowing) read(row []any) ([]any, bool) {
+	if n == nil {
+		return row, true
+	}
+	if !n.match(row) {
+		return nil, false
+	}
+	return n.project(row), true
+}
+
+// checkRules binds every selected table's rules to its current shape, so a
+// filter or column list that does not fit is refused before anything is
+// published, with the spec field that names it.
+func (r *run) checkRules(ctx context.Context, conn *client.Conn, tables map[string]tableRef) error {
+	var errs []error
+	for _, ref := range tables {
+		tr := r.rulesOf(ref.db, ref.name)
+		if tr.Keeps() {
+			continue
+		}
+		t, err := schema.LoadTable(ctx, conn, ref.db, ref.name)
+		if err != nil {
+			return err
+		}
+		if _, _, err := bindRules(t, tr, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ddlColumns removes the columns a table's rules leave out from a
+// schema-change event's column list and renames.
+func ddlColumns(cols []columnJSON, renamed map[string]string, tr *task.TableRules, key []string) []columnJSON {
+	if tr == nil || (len(tr.Columns) == 0 && len(tr.DropColumns) == 0) {
+		return cols
+	}
+	kept := func(name string) bool { return tr.KeepColumn(name) || slices.Contains(key, name) }
+	var out []columnJSON
+	for _, c := range cols {
+		if kept(c.Name) {
+			out = append(out, c)
+		}
+	}
+	for o, n := range renamed {
+		if !kept(o) || !kept(n) {
+			delete(renamed, o)
+		}
+	}
+	return out
+}
+
+// followTask handles what the task's store delivered since the last call:
+// a new object list, or a stop request. It runs at transaction boundaries.
+func (r *run) followTask(ctx context.Context) error {
+	for r.taskEvents != nil {
+		select {
+		case ev, ok := <-r.taskEvents:
+			if !ok {
+				r.taskEvents = nil
+				return nil
+			}
+			switch {
+			case ev.Control != nil && ev.Control.Stop:
+				r.log.Info("the task was stopped (syncline task stop); committing and stopping")
+				return errTaskStopped
+			case ev.Revision != nil && ev.Revision.Revision > r.revision:
+				if err := r.applyRevision(ctx, ev.Revision); err != nil {
+					return err
+				}
+			}
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// errTaskStopped ends a run after syncline task stop.
+var errTaskStopped = errors.New("task stopped")
+
+// applyRevision switches to a new object list: tables it adds are
+// snapshotted online, in chunks between binlog transactions; tables it
+// removes are no longer published.
+func (r *run) applyRevision(ctx context.Context, rev *task.Revision) error {
+	sel, err := task.CompileObjects(rev.Objects)
+	if err != nil {
+		return err
+	}
+	old := r.sel
+	r.sel = sel
+	selected, err := listTables(ctx, r.conn, sel)
+	if err != nil && !errors.Is(err, ErrNoTablesFound) {
+		r.sel = old
+		return err
+	}
+	added := map[string]tableRef{}
+	for n, ref := range selected {
+		if r.tables[n] == nil {
+			added[n] = ref
+		}
+	}
+	if err := checkTables(ctx, r.conn, added); err != nil {
+		return fmt.Errorf("task revision %d (%s): %w", rev.Revision, rev.Change, err)
+	}
+	if err := r.checkRules(ctx, r.conn, selected); err != nil {
+		return fmt.Errorf("task revision %d (%s): %w", rev.Revision, rev.Change, err)
+	}
+	var addedNames, removedNames []string
+	for n, ref := range added {
+		r.tables[n] = &tableState{db: ref.db, name: ref.name, stage: stageSnapshot}
+		addedNames = append(addedNames, n)
+	}
+	for n := range r.tables {
+		if _, ok := selected[n]; !ok {
+			delete(r.tables, n)
+			removedNames = append(removedNames, n)
+		}
+	}
+	r.pub.resetCodecs() // rules may have changed
+	r.revision, r.dirty = rev.Revision, true
+	slices.Sort(addedNames)
+	slices.Sort(removedNames)
+	r.log.Info("task object list changed", "revision", rev.Revision, "change", rev.Change,
+		"added", strings.Join(addedNames, ","), "removed", strings.Join(removedNames, ","))
+	return nil
+}
