@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -71,6 +72,14 @@ type Config struct {
 	// Tables selects the tables to apply; nil applies every table of the
 	// prefix. Records of other tables are skipped (and committed).
 	Tables *filter.Filter
+	// Mapping gives the target its own names for databases, tables and
+	// columns, and its own row filters and dropped columns (a task spec's
+	// targets[i].databases); nil keeps the source's.
+	Mapping *task.Mapping
+	// Task, when set, names the task whose control requests apply follows:
+	// after syncline task stop, apply drains what capture published, commits
+	// and returns.
+	Task string
 	// BatchRows flushes the buffered changes when one table holds this many
 	// (DefaultBatchRows).
 	BatchRows int

@@ -49,7 +49,7 @@ func New(cfg Config, sink Sink) (*Apply, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Apply{cfg: cfg, sink: sink, log: cfg.Logger.With("component", "apply", "group", cfg.Group)}, nil
+	return &Apply{cfg: cfg, sink: withMapping(sink, cfg.Mapping), log: cfg.Logger.With("component", "apply", "group", cfg.Group)}, nil
 }
 
 // run is the state of one Run.
@@ -124,6 +124,8 @@ func (a *Apply) Run(ctx context.Context) error {
 	cancel(nil)
 	ddlErr := <-ddlDone
 	switch {
+	case errors.Is(consumeErr, errTaskStopped):
+		return nil
 	case outer.Err() != nil:
 		// Stopped from outside: the final flush is done.
 		return nil
@@ -173,15 +175,25 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 	r.cl = cl
 	defer cl.CloseAllowingRebalance()
 
+	stop, err := r.watchTask(ctx, opts)
+	if err != nil {
+		return err
+	}
 	for {
 		pctx, pcancel := ctx, context.CancelFunc(func() {})
-		if r.buf.records > 0 {
+		switch {
+		case r.buf.records > 0:
 			pctx, pcancel = context.WithDeadline(ctx, r.buf.firstAt.Add(r.cfg.FlushInterval))
+		case stop != nil:
+			pctx, pcancel = context.WithTimeout(ctx, time.Second)
 		}
 		fetches := cl.PollRecords(pctx, r.cfg.BatchRows)
 		pcancel()
 		if ctx.Err() != nil {
 			return r.shutdown(ctx)
+		}
+		if stop != nil && stop.update(fetches.NumRecords(), r.buf.records, r.log) {
+			return r.drained(ctx)
 		}
 		if fetches.IsClientClosed() {
 			return errors.New("kafka consumer closed")
