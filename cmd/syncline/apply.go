@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/task"
 )
 
 // Flags of syncline apply (beside the Kafka flags).
@@ -30,6 +32,7 @@ func applyCommand() *cli.Command {
 	flags := []cli.Flag{
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagTarget, Usage: "the target: mysql://, postgres:// or clickhouse:// (required)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagTargetPasswordFile, Usage: "read the target's password from `FILE`"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagTargetName, Usage: "with a task spec (--config), the `NAME` of the target to apply to (default: the only one)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagGroup, Usage: "Kafka consumer group of this target; apply processes of one target share it (required)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagInstanceID, Usage: "static group membership id, so a restarted process gets its partitions back at once"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagTables, Usage: "apply only these tables, `db.table` patterns (default: every table of the prefix)"}),
@@ -120,6 +123,21 @@ func applyConfig(c *cli.Context) (apply.Config, endpoint.Endpoint, error) {
 		Parallelism: c.Int(flagParallelism), RetryWindow: c.Duration(flagRetryWindow),
 		OnError: apply.OnError(c.String(flagOnError)), ExistingTables: apply.ExistingTables(c.String(flagExistingTables)),
 		SkipDDL: skip,
+	}
+	spec, err := taskSpec(c)
+	if err != nil {
+		return cfg, target, err
+	}
+	if spec != nil {
+		t, err := spec.Target(c.String(flagTargetName))
+		if err != nil {
+			return cfg, target, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+		}
+		i := slices.IndexFunc(spec.Targets, func(x task.Target) bool { return x.Name == t.Name })
+		if cfg.Mapping, err = t.Mapping(fmt.Sprintf("targets[%d]", i)); err != nil {
+			return cfg, target, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+		}
+		cfg.Task = spec.Name
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, target, usagef(c, "%v", err)

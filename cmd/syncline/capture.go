@@ -6,6 +6,7 @@ import (
 
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/task"
 )
 
 // Flags of syncline capture (beside the Kafka flags).
@@ -39,9 +40,10 @@ func captureCommand() *cli.Command {
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagSkipDDLAt, Usage: "skip the one DDL statement at binlog `FILE:POS` that the parser cannot read (capture names it when it stops)"}),
 	}
 	return newCommand(&cli.Command{
-		Name:      "capture",
-		Usage:     "capture the selected tables' snapshot and binlog changes into Kafka",
-		UsageText: "syncline capture --source mysql://user@host:3306/ --tables 'shop.*' --brokers host:9092 --registry http://host:8081",
+		Name:  "capture",
+		Usage: "capture the selected tables' snapshot and binlog changes into Kafka",
+		UsageText: "syncline capture --source mysql://user@host:3306/ --tables 'shop.*' --brokers host:9092 --registry http://host:8081\n" +
+			"syncline capture --config task.yaml",
 		Description: "Reads a consistent snapshot of the selected tables, then streams their binlog changes, publishing Avro\n" +
 			"change events to one topic per table (docs/events.md). Every Kafka transaction holds the checkpoint of its\n" +
 			"events, so a restart continues exactly where the last one stopped. SIGTERM stops it cleanly.",
@@ -77,7 +79,15 @@ func runCapture(c *cli.Context) error {
 // usage error.
 func captureConfig(c *cli.Context) (capture.Config, error) {
 	var cfg capture.Config
-	for _, name := range []string{flagSource, flagTables} {
+	spec, err := taskSpec(c)
+	if err != nil {
+		return cfg, err
+	}
+	required := []string{flagSource, flagTables}
+	if spec != nil {
+		required = required[:1]
+	}
+	for _, name := range required {
 		if c.String(name) == "" {
 			return cfg, usagef(c, "missing required flag --%s", name)
 		}
@@ -86,9 +96,19 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	tables, err := filter.Parse(c.String(flagTables), c.String(flagExcludeTables))
-	if err != nil {
-		return cfg, usagef(c, "--%s/--%s: %v", flagTables, flagExcludeTables, err)
+	var tables capture.Selection
+	switch {
+	case c.String(flagTables) != "" || spec == nil:
+		if tables, err = filter.Parse(c.String(flagTables), c.String(flagExcludeTables)); err != nil {
+			return cfg, usagef(c, "--%s/--%s: %v", flagTables, flagExcludeTables, err)
+		}
+		if spec != nil {
+			return cfg, usagef(c, "--%s: a task's tables are its spec's objects; change them with syncline task add-tables or remove-tables", flagTables)
+		}
+	default:
+		if tables, err = task.CompileObjects(spec.Objects); err != nil {
+			return cfg, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+		}
 	}
 	k, err := kafkaConfig(c)
 	if err != nil {
@@ -105,6 +125,9 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 		ChunkRows: c.Int(flagChunkRows), BatchRows: c.Int(flagBatchRows),
 		FlushInterval: c.Duration(flagFlushInterval), Heartbeat: c.Duration(flagHeartbeat),
 		SkipDDLAt: c.String(flagSkipDDLAt), RetryWindow: c.Duration(flagRetryWindow),
+	}
+	if spec != nil {
+		cfg.Name, cfg.Task = spec.Name, spec.Name
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usagef(c, "%v", err)

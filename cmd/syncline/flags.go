@@ -60,7 +60,7 @@ const (
 func sharedFlags() []cli.Flag {
 	return []cli.Flag{
 		// Not altsrc: the file cannot name itself.
-		&cli.StringFlag{Name: flagConfig, Usage: "read flags from this YAML `FILE`, keyed by flag name (flags and environment variables win over it)"},
+		&cli.StringFlag{Name: flagConfig, Usage: "read the task spec (docs/task.md), or flags keyed by flag name, from this YAML `FILE` (flags and environment variables win over it)"},
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagLogFormat, Value: "text", Usage: "log format: text or json"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagLogLevel, Value: "info", Usage: "log level: debug, info, warn or error"}),
 	}
@@ -103,6 +103,13 @@ func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
 		path := c.String(flagConfig)
 		if path == "" {
 			return nil
+		}
+		spec, err := taskSpec(c)
+		if err != nil {
+			return err
+		}
+		if spec != nil {
+			return applySpec(c, spec, flags)
 		}
 		if err := checkConfigFile(path, flags); err != nil {
 			return usagef(c, "config file %s: %v", path, err)

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
+
+	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/task"
+)
+
+// flagYes confirms syncline task reset without asking.
+const flagYes = "yes"
+
+func taskCommand() *cli.Command {
+	sub := func(cmd *cli.Command, args bool, extra ...cli.Flag) *cli.Command {
+		cmd.Flags = append(append(extra, altsrc.NewStringFlag(&cli.StringFlag{Name: flagSource, Usage: "the source (from the spec)"}),
+			altsrc.NewStringFlag(&cli.StringFlag{Name: flagSourcePasswordFile, Usage: "read the source's password from `FILE`"})), kafkaFlags()...)
+		action := cmd.Action
+		cmd = newCommand(cmd)
+		// newCommand's action refuses arguments; add-tables takes some.
+		cmd.Action = func(c *cli.Context) error {
+			spec, err := taskSpec(c)
+			if err != nil {
+				return err
+			}
+			if spec == nil {
+				return usagef(c, "--%s: give the task spec (a YAML file with objects and targets, docs/task.md)", flagConfig)
+			}
+			if !args && c.Args().Present() {
+				return usagef(c, "unexpected argument %q", c.Args().First())
+			}
+			if args && !c.Args().Present() {
+				return usagef(c, "give the tables as db.table arguments")
+			}
+			return action(c)
+		}
+		return cmd
+	}
+	return &cli.Command{
+		Name:  "task",
+		Usage: "change, stop and reset a running task (its spec is given with --config)",
+		Description: "A task's object list is kept in Kafka (<prefix>.__task), so that capture, every apply and every restart\n" +
+			"see the same tables. These commands change it while the task runs: capture snapshots added tables online,\n" +
+			"between binlog transactions, and stops publishing removed ones (their target tables are left as they are).",
+		HideHelpCommand: true,
+		Subcommands: []*cli.Command{
+			sub(&cli.Command{Name: "show", Usage: "print the task's object list as kept in Kafka", Action: runTaskShow}, false),
+			sub(&cli.Command{Name: "add-tables", Usage: "add tables to the running task (backfilled online)", ArgsUsage: "db.table...", Action: runTaskAddTables}, true),
+			sub(&cli.Command{Name: "remove-tables", Usage: "stop syncing tables (their target tables stay)", ArgsUsage: "db.table...", Action: runTaskRemoveTables}, true),
+			sub(&cli.Command{Name: "update", Usage: "replace the task's object list with the spec file's", Action: runTaskUpdate}, false),
+			sub(&cli.Command{Name: "stop", Usage: "stop the task cleanly: capture commits, apply drains and commits; start the components again to resume", Action: runTaskStop}, false),
+			sub(&cli.Command{Name: "reset", Usage: "delete the task's topics, checkpoints and consumer groups (asks first)", Action: runTaskReset}, false,
+				altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagYes, Usage: "do not ask for confirmation"})),
+		},
+	}
+}
+
+// taskStore opens the task's store from the spec and the Kafka flags.
+func taskStore(c *cli.Context) (*task.Spec, *task.Store, error) {
+	spec, err := taskSpec(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := kafkaConfig(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := k.Opts()
+	if err != nil {
+		return nil, nil, usagef(c, "%v", err)
+	}
+	return spec, task.NewStore(opts, c.String(flagTopicPrefix), spec.Name), nil
+}
+
+// current returns the task's object list in Kafka, or the spec's when the
+// task has not started yet.
+func currentObjects(ctx context.Context, spec *task.Spec, store *task.Store) (*task.Revision, error) {
+	rev, _, err := store.Latest(ctx)
+	if errors.Is(err, task.ErrNoRevision) {
+		return &task.Revision{Objects: spec.Objects}, nil
+	}
+	return rev, err
+}
+
+func runTaskShow(c *cli.Context) error {
+	spec, store, err := taskStore(c)
+	if err != nil {
+		return err
+	}
+	rev, _, err := store.Latest(c.Context)
+	if errors.Is(err, task.ErrNoRevision) {
+		fmt.Fprintf(c.App.Writer, "task %s has not started: its object list is the spec's\n", spec.Name)
+		printObjects(c.App.Writer, spec.Objects)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "task %s, object list revision %d (%s, %s)\n", spec.Name, rev.Revision, rev.Change,
+		time.UnixMilli(rev.TSMillis).UTC().Format(time.RFC3339))
+	printObjects(c.App.Writer, rev.Objects)
+	if !task.Equal(rev.Objects, spec.Objects) {
+		fmt.Fprintln(c.App.Writer, "the spec file's objects differ; syncline task update replaces the list with the file's")
+	}
+	return nil
+}
+
+func printObjects(w io.Writer, list []task.Object) {
+	for i, o := range list {
+		tables := "*"
+		if len(o.Tables) > 0 {
+			tables = strings.Join(o.Tables, ", ")
+		}
+		fmt.Fprintf(w, "  objects[%d]: %s: %s", i, o.Database, tables)
+		if len(o.Exclude) > 0 {
+			fmt.Fprintf(w, " excluding %s", strings.Join(o.Exclude, ", "))
+		}
+		if len(o.Columns) > 0 {
+			fmt.Fprintf(w, "; columns %s", strings.Join(o.Columns, ", "))
+		}
+		if len(o.DropColumns) > 0 {
+			fmt.Fprintf(w, "; without %s", strings.Join(o.DropColumns, ", "))
+		}
+		if o.Filter != "" {
+			fmt.Fprintf(w, "; where %s", o.Filter)
+		}
+		if len(o.Operations) > 0 {
+			fmt.Fprintf(w, "; only %s", strings.Join(o.Operations, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// tableArgs parses db.table arguments (exact names).
+func tableArgs(c *cli.Context) ([][2]string, error) {
+	var out [][2]string
+	for _, a := range c.Args().Slice() {
+		db, table, ok := strings.Cut(a, ".")
+		if !ok || db == "" || table == "" || strings.ContainsAny(a, "*?[") {
+			return nil, usagef(c, "%q: give tables as db.table names", a)
+		}
+		out = append(out, [2]string{db, table})
+	}
+	return out, nil
+}
+
+func runTaskAddTables(c *cli.Context) error {
+	spec, store, err := taskStore(c)
+	if err != nil {
+		return err
+	}
+	tables, err := tableArgs(c)
+	if err != nil {
+		return err
+	}
+	if err := checkSourceTables(c, tables); err != nil {
+		return err
+	}
+	rev, err := currentObjects(c.Context, spec, store)
+	if err != nil {
+		return err
+	}
+	sel, err := task.CompileObjects(rev.Objects)
+	if err != nil {
+		return err
+	}
+	objects := slices.Clone(rev.Objects)
+	var added []string
+	for _, t := range tables {
+		if sel.Match(t[0], t[1]) {
+			fmt.Fprintf(c.App.Writer, "%s.%s is already in the task\n", t[0], t[1])
+			continue
+		}
+		objects = append(objects, task.Object{Database: t[0], Tables: []string{t[1]}})
+		added = append(added, t[0]+"."+t[1])
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	return writeRevision(c, store, objects, "add-tables "+strings.Join(added, " "))
+}
+
+func runTaskRemoveTables(c *cli.Context) error {
+	spec, store, err := taskStore(c)
+	if err != nil {
+		return err
+	}
+	tables, err := tableArgs(c)
+	if err != nil {
+		return err
+	}
+	rev, err := currentObjects(c.Context, spec, store)
+	if err != nil {
+		return err
+	}
+	objects := slices.Clone(rev.Objects)
+	var removed []string
+	for _, t := range tables {
+		var found bool
+		objects, found = withoutTable(objects, t[0], t[1])
+		if !found {
+			fmt.Fprintf(c.App.Writer, "%s.%s is not in the task\n", t[0], t[1])
+			continue
+		}
+		removed = append(removed, t[0]+"."+t[1])
+	}
+	if len(removed) == 0 {
+		return nil
+	}
+	return writeRevision(c, store, objects, "remove-tables "+strings.Join(removed, " "))
+}
+
+// withoutTable returns the object list without db.table: an object that
+// names it is left without the name (and dropped when it named only that
+// table); one that matches it by pattern excludes it.
+func withoutTable(objects []task.Object, db, table string) ([]task.Object, bool) {
+	var out []task.Object
+	found := false
+	for _, o := range objects {
+		if ok, _ := path.Match(o.Database, db); !ok {
+			out = append(out, o)
+			continue
+		}
+		o.Tables = slices.Clone(o.Tables)
+		if i := slices.Index(o.Tables, table); i >= 0 {
+			found = true
+			o.Tables = slices.Delete(o.Tables, i, i+1)
+			if len(o.Tables) == 0 {
+				continue
+			}
+			out = append(out, o)
+			continue
+		}
+		sel, err := task.CompileObjects([]task.Object{o})
+		if err == nil && sel.Match(db, table) {
+			found = true
+			o.Exclude = append(slices.Clone(o.Exclude), table)
+		}
+		out = append(out, o)
+	}
+	return out, found
+}
+
+func runTaskUpdate(c *cli.Context) error {
+	spec, store, err := taskStore(c)
+	if err != nil {
+		return err
+	}
+	return writeRevision(c, store, spec.Objects, "update from "+path.Base(c.String(flagConfig)))
+}
+
+func writeRevision(c *cli.Context, store *task.Store, objects []task.Object, change string) error {
+	if len(objects) == 0 {
+		return usagef(c, "the task would have no tables left; stop it with syncline task stop instead")
+	}
+	rev, err := store.Update(c.Context, objects, change)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "object list revision %d written (%s); running components follow it now\n", rev.Revision, change)
+	return nil
+}
+
+// checkSourceTables checks that tables to add exist on the source and can
+// be captured, before the running task is told about them.
+func checkSourceTables(c *cli.Context, tables [][2]string) error {
+	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
+	if err != nil {
+		return err
+	}
+	conn, err := endpoint.DialMySQL(c.Context, src, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var errs []error
+	for _, t := range tables {
+		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); err != nil {
+			switch {
+			case errors.Is(err, schema.ErrNoTable):
+				errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
+			case errors.Is(err, schema.ErrNoKey):
+				errs = append(errs, fmt.Errorf("%s.%s has no primary key or NOT NULL unique key: add one first", t[0], t[1]))
+			default:
+				errs = append(errs, fmt.Errorf("%s.%s: %w", t[0], t[1], err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return &exitError{code: exitFailed, msg: "syncline: " + oneLine(err.Error()) + "; nothing was changed"}
+	}
+	return nil
+}
+
+func runTaskStop(c *cli.Context) error {
+	spec, store, err := taskStore(c)
+	if err != nil {
+		return err
+	}
+	if err := store.RequestStop(c.Context); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "stop requested: capture of task %s commits and exits, then each apply drains what it published, commits and exits; start them again to resume\n", spec.Name)
+	return nil
+}
+
+func runTaskReset(c *cli.Context) error {
+	spec, store, err := taskStore(c)
+	if err != nil {
+		return err
+	}
+	prefix := c.String(flagTopicPrefix)
+	if !c.Bool(flagYes) {
+		fmt.Fprintf(c.App.Writer, "This deletes every topic of prefix %q (the task's events, checkpoints and object list) and the consumer groups of its targets.\n"+
+			"Type the task's name (%s) to go on: ", prefix, spec.Name)
+		line, _ := bufio.NewReader(c.App.Reader).ReadString('\n')
+		if strings.TrimSpace(line) != spec.Name {
+			return &exitError{code: exitFailed, msg: "syncline: not confirmed; nothing was deleted"}
+		}
+	}
+	var groups []string
+	for _, t := range spec.Targets {
+		groups = append(groups, t.Group)
+	}
+	deleted, err := store.Reset(c.Context, prefix, groups)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "deleted %d topics and the consumer groups %s; the next start snapshots every table again\n",
+		len(deleted), strings.Join(groups, ", "))
+	return nil
+}
