@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/schema"
 )
 
 // Defaults of Config.
@@ -62,12 +62,13 @@ type Config struct {
 	// Target is the target apply writes: mysql://, postgres:// or
 	// clickhouse://.
 	Target endpoint.Endpoint
-	// Tables selects the source tables to verify; required.
-	Tables *filter.Filter
-	// Map gives the mapping of a source table (the task's renames, dropped
-	// columns, row filter and delete policy); nil maps every table to
-	// itself.
-	Map func(db, table string) Mapping
+	// Tables selects the source tables to verify (a *filter.Filter, or a
+	// task's *task.Objects); required.
+	Tables Selection
+	// Map gives the mapping of a source table, given its current shape (the
+	// task's renames, dropped columns, row filter and delete policy); nil
+	// maps every table to itself. An error is reported as the table's.
+	Map func(t schema.Table) (Mapping, error)
 	// ChunkRows is the number of source rows read per chunk, each chunk in
 	// its own snapshot (DefaultChunkRows; at most MaxChunkRows).
 	ChunkRows int
@@ -154,9 +155,15 @@ func (c *Config) Validate() error {
 }
 
 // mapping returns the mapping of a source table.
-func (c *Config) mapping(db, table string) Mapping {
+func (c *Config) mapping(t schema.Table) (Mapping, error) {
 	if c.Map == nil {
-		return Mapping{}
+		return Mapping{}, nil
 	}
-	return c.Map(db, table)
+	return c.Map(t)
+}
+
+// Selection chooses the source tables to verify.
+type Selection interface {
+	Match(db, table string) bool
+	String() string
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )
 
@@ -49,7 +50,8 @@ func TestVerifyMapping(t *testing.T) {
 	keepExtra := false
 	cfg := testConfig(t, src.URL(""), tgt.URL(""), db+".*")
 	cfg.ChunkRows = 25
-	cfg.Map = func(_, table string) Mapping {
+	cfg.Map = func(st schema.Table) (Mapping, error) {
+		table := st.Name
 		switch table {
 		case "people":
 			return Mapping{
@@ -58,11 +60,11 @@ func TestVerifyMapping(t *testing.T) {
 				// The source row in column order: id, name, secret, age, born.
 				Filter:    func(row []any) bool { return row[3].(int32) >= 18 },
 				KeepExtra: keepExtra,
-			}
+			}, nil
 		case "pets":
-			return Mapping{Database: tdb, Table: "animals", Columns: map[string]string{"nick": "nickname"}, Omit: []string{"chip"}}
+			return Mapping{Database: tdb, Table: "animals", Columns: map[string]string{"nick": "nickname"}, Omit: []string{"chip"}}, nil
 		}
-		return Mapping{}
+		return Mapping{}, nil
 	}
 	rep := run(t, cfg)
 	if !rep.Equal() || table(t, rep, "people").Rows != int64(adults) || table(t, rep, "pets").Rows != 60 {

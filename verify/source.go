@@ -13,7 +13,6 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/filter"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -85,7 +84,7 @@ func (s *source) close() {
 }
 
 // tables lists the base tables f selects, in name order.
-func (s *source) tables(ctx context.Context, f *filter.Filter) ([][2]string, error) {
+func (s *source) tables(ctx context.Context, f Selection) ([][2]string, error) {
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}

@@ -138,7 +138,10 @@ func (v *Verifier) prepare(ctx context.Context, tr *tableRun, seed maphash.Seed)
 	if err != nil {
 		return err
 	}
-	m := v.cfg.mapping(t.Database, t.Name)
+	m, err := v.cfg.mapping(t)
+	if err != nil {
+		return err
+	}
 	p, err := newPlan(t, m, v.cfg.Target.Kind, seed)
 	if err != nil {
 		return err

@@ -255,6 +255,20 @@ DB:
 	if len(wantOrders) == 0 || len(wantOrders) == len(model) {
 		t.Fatalf("the load did not exercise the filter: %d target rows of %d source rows", len(wantOrders), len(model))
 	}
+
+	// verify compares through the task's rules and mapping: equal, although
+	// the target has renamed tables and columns, fewer columns, filtered rows
+	// and rows the source deleted.
+	code, out, errOut := runCLI(t, "verify", "--config", e.spec, "--recheck-wait", "300ms")
+	if code != 0 {
+		t.Fatalf("verify --config: exit %d\n%s%s", code, out, errOut)
+	}
+	id, _, _ := strings.Cut(wantOrders[0], "|")
+	e.tgt.Exec(t, "UPDATE `"+e.tdb+"`.orders_v2 SET note = 'tampered' WHERE id = "+id)
+	code, out, errOut = runCLI(t, "verify", "--config", e.spec, "--recheck-attempts", "0")
+	if code != 1 || !strings.Contains(out, "note") || !strings.Contains(out, e.tdb+".orders_v2") {
+		t.Fatalf("verify --config after a change behind apply's back: exit %d, want 1 naming the column\n%s%s", code, out, errOut)
+	}
 }
 
 // TestTaskAddRemoveTablesOnline adds a table to a running task under

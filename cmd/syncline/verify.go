@@ -1,13 +1,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/rules"
+	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/task"
+	"github.com/syncline/syncline/topics"
 	"github.com/syncline/syncline/verify"
 )
 
@@ -24,9 +32,10 @@ const (
 
 func verifyCommand() *cli.Command {
 	return newCommand(&cli.Command{
-		Name:      "verify",
-		Usage:     "compare each target table with the source, row by row, and repair the rows that differ",
-		UsageText: "syncline verify --source mysql://user@host:3306/ --target URL --tables 'shop.*' [--repair] [--format json]",
+		Name:  "verify",
+		Usage: "compare each target table with the source, row by row, and repair the rows that differ",
+		UsageText: "syncline verify --source mysql://user@host:3306/ --target URL --tables 'shop.*' [--repair] [--format json]\n" +
+			"syncline verify --config task.yaml [--target-name NAME] [--tables ...] [--repair]",
 		Description: "Walks each table's key in chunks, each read in its own consistent snapshot of the source (no locks), and compares\n" +
 			"it with the target's rows after the target's type mapping: by checksums computed on both servers where they store the\n" +
 			"same text (MySQL to MySQL), else row by row in key order. Rows that differ are read again after --recheck-wait, so\n" +
@@ -38,7 +47,8 @@ func verifyCommand() *cli.Command {
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagSourcePasswordFile, Usage: "read the source's password from `FILE`"}),
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagTarget, Usage: "the target: mysql://, postgres:// or clickhouse:// (required)"}),
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagTargetPasswordFile, Usage: "read the target's password from `FILE`"}),
-			altsrc.NewStringFlag(&cli.StringFlag{Name: flagTables, Usage: "tables to verify, comma-separated `db.table` patterns with * and ? (required)"}),
+			altsrc.NewStringFlag(&cli.StringFlag{Name: flagTargetName, Usage: "with a task spec (--config), the `NAME` of the target to verify (default: the only one)"}),
+			altsrc.NewStringFlag(&cli.StringFlag{Name: flagTables, Usage: "tables to verify, comma-separated `db.table` patterns with * and ? (required without a task spec; with one, narrows its tables)"}),
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagExcludeTables, Usage: "tables to leave out, `db.table` patterns"}),
 			altsrc.NewIntFlag(&cli.IntFlag{Name: flagChunkRows, Value: verify.DefaultChunkRows, Usage: "source rows per chunk, each chunk read in one snapshot"}),
 			altsrc.NewIntFlag(&cli.IntFlag{Name: flagVerifyRateLimit, Usage: "read at most this many source `ROWS` per second (0: no limit)"}),
@@ -95,7 +105,15 @@ func runVerify(c *cli.Context) error {
 // Every error is a usage error.
 func verifyConfig(c *cli.Context) (verify.Config, error) {
 	var cfg verify.Config
-	for _, name := range []string{flagSource, flagTarget, flagTables} {
+	spec, err := taskSpec(c)
+	if err != nil {
+		return cfg, err
+	}
+	required := []string{flagSource, flagTarget, flagTables}
+	if spec != nil {
+		required = required[:2]
+	}
+	for _, name := range required {
 		if strings.TrimSpace(c.String(name)) == "" {
 			return cfg, usagef(c, "missing required flag --%s", name)
 		}
@@ -108,9 +126,28 @@ func verifyConfig(c *cli.Context) (verify.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	tables, err := filter.Parse(c.String(flagTables), c.String(flagExcludeTables))
-	if err != nil {
-		return cfg, usagef(c, "--%s/--%s: %v", flagTables, flagExcludeTables, err)
+	var tables verify.Selection
+	if c.String(flagTables) != "" {
+		if tables, err = filter.Parse(c.String(flagTables), c.String(flagExcludeTables)); err != nil {
+			return cfg, usagef(c, "--%s/--%s: %v", flagTables, flagExcludeTables, err)
+		}
+	}
+	var mapping func(schema.Table) (verify.Mapping, error)
+	if spec != nil {
+		objects, err := runningObjects(c, spec)
+		if err != nil {
+			return cfg, err
+		}
+		tm, err := targetMapping(c, spec)
+		if err != nil {
+			return cfg, err
+		}
+		mapping = taskVerifyMapping(objects, tm)
+		if tables == nil {
+			tables = objects
+		} else {
+			tables = bothSelections{tables, objects}
+		}
 	}
 	switch f := c.String(flagVerifyFormat); f {
 	case "text", "json":
@@ -131,7 +168,7 @@ func verifyConfig(c *cli.Context) (verify.Config, error) {
 		return cfg, usagef(c, "--%s %s: use a positive duration such as 10s", flagTimeout, c.Duration(flagTimeout))
 	}
 	cfg = verify.Config{
-		Source: src, Target: tgt, Tables: tables,
+		Source: src, Target: tgt, Tables: tables, Map: mapping,
 		ChunkRows: c.Int(flagChunkRows), RateLimit: c.Int(flagVerifyRateLimit),
 		RecheckWait: c.Duration(flagVerifyRecheckWait), RecheckAttempts: attempts,
 		Repair: c.Bool(flagVerifyRepair), MaxExamples: c.Int(flagVerifyMaxExamples),
@@ -144,4 +181,110 @@ func verifyConfig(c *cli.Context) (verify.Config, error) {
 		return cfg, usagef(c, "%v", err)
 	}
 	return cfg, nil
+}
+
+// bothSelections selects the tables both of its selections select.
+type bothSelections [2]verify.Selection
+
+func (b bothSelections) Match(db, table string) bool {
+	return b[0].Match(db, table) && b[1].Match(db, table)
+}
+
+func (b bothSelections) String() string { return b[0].String() + " of " + b[1].String() }
+
+// runningObjects returns the object list of the running task, as kept in
+// Kafka (tables added or removed while it runs included), or the spec's
+// when the task has not started or Kafka cannot be read.
+func runningObjects(c *cli.Context, spec *task.Spec) (*task.Objects, error) {
+	list := spec.Objects
+	k := topics.Kafka{Brokers: spec.Brokers, TLS: spec.KafkaTLS || spec.KafkaTLSCA != "", CAFile: spec.KafkaTLSCA,
+		InsecureSkipVerify: spec.KafkaTLSInsecure, SASLMechanism: spec.KafkaSASLMechanism, SASLUser: spec.KafkaSASLUser,
+		SASLPassword: os.Getenv("SYNCLINE_KAFKA_SASL_PASSWORD")}
+	if f := spec.KafkaSASLPasswordFile; f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			k.SASLPassword = strings.TrimRight(string(b), "\r\n")
+		}
+	}
+	prefix := spec.TopicPrefix
+	if prefix == "" {
+		prefix = spec.Name
+	}
+	if opts, err := k.Opts(); err == nil && len(spec.Brokers) > 0 {
+		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+		rev, _, err := task.NewStore(opts, prefix, spec.Name).Latest(ctx)
+		cancel()
+		if err == nil {
+			list = rev.Objects
+		}
+	}
+	objects, err := task.CompileObjects(list)
+	if err != nil {
+		return nil, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+	}
+	return objects, nil
+}
+
+// targetMapping returns the mapping of the target --target-name chooses.
+func targetMapping(c *cli.Context, spec *task.Spec) (*task.Mapping, error) {
+	t, err := spec.Target(c.String(flagTargetName))
+	if err != nil {
+		return nil, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+	}
+	i := slices.IndexFunc(spec.Targets, func(x task.Target) bool { return x.Name == t.Name })
+	m, err := t.Mapping(fmt.Sprintf("targets[%d]", i))
+	if err != nil {
+		return nil, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+	}
+	return m, nil
+}
+
+// taskVerifyMapping says how a task puts each source table into a target:
+// capture's rules (kept columns, row filter, operations) and the target's
+// names, dropped columns and filter.
+func taskVerifyMapping(objects *task.Objects, m *task.Mapping) func(schema.Table) (verify.Mapping, error) {
+	return func(t schema.Table) (verify.Mapping, error) {
+		tm := m.Table(t.Database, t.Name)
+		vm := verify.Mapping{Database: tm.Database, Table: tm.Table, Columns: tm.Columns}
+		tr := objects.Rules(t.Database, t.Name)
+		for _, c := range t.Columns {
+			if slices.Contains(t.Key, c.Name) {
+				continue
+			}
+			if tm.Drop[c.Name] || !tr.KeepColumn(c.Name) {
+				vm.Omit = append(vm.Omit, c.Name)
+			}
+		}
+		var filters []*rules.Filter
+		if tr != nil && tr.Filter != nil {
+			f, err := tr.Filter.Bind(t.Columns)
+			if err != nil {
+				return vm, fmt.Errorf("%s.filter on %s.%s: %w", tr.Path, t.Database, t.Name, err)
+			}
+			filters = append(filters, f)
+		}
+		if tm.Filter != nil {
+			f, err := tm.Filter.Bind(t.Columns)
+			if err != nil {
+				return vm, fmt.Errorf("%s.filter on %s.%s: %w", tm.Path, t.Database, t.Name, err)
+			}
+			filters = append(filters, f)
+		}
+		if len(filters) > 0 {
+			vm.Filter = func(row []any) bool {
+				for _, f := range filters {
+					if !f.Match(row) {
+						return false
+					}
+				}
+				return true
+			}
+		}
+		if tr != nil {
+			if !tr.Ops.Has(rules.Insert) || !tr.Ops.Has(rules.Update) {
+				return vm, fmt.Errorf("%s.operations: the task does not sync every insert and update of %s.%s, so its target is not meant to equal the source", tr.Path, t.Database, t.Name)
+			}
+			vm.KeepExtra = !tr.Ops.Has(rules.Delete)
+		}
+		return vm, nil
+	}
 }
