@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/filter"
 )
 
 // Defaults of Config's optional fields.
@@ -53,6 +52,12 @@ func validTopicPrefix(s string) bool {
 	return s != "" && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == ""
 }
 
+// Selection chooses source tables.
+type Selection interface {
+	Match(db, table string) bool
+	String() string
+}
+
 // Config says what to check. Only Source and Tables are required.
 type Config struct {
 	// Source is the MySQL or MariaDB server capture reads. Required.
@@ -68,8 +73,9 @@ type Config struct {
 	RegistryURL string
 	// TopicPrefix is the prefix of every topic; "" means DefaultTopicPrefix.
 	TopicPrefix string
-	// Tables selects the source tables. Required.
-	Tables *filter.Filter
+	// Tables selects the source tables: a *filter.Filter, or a task's
+	// *task.Objects. Required.
+	Tables Selection
 	// ServerID is the replica server id capture will use; 0 means
 	// DefaultServerID.
 	ServerID uint32

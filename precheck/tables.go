@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/syncline/syncline/filter"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -42,7 +43,10 @@ func checkTablesSelected(ctx context.Context, r *run) []Result {
 		return []Result{fail(name, "check that the user may read information_schema", "cannot list the source tables: %v", err)}
 	}
 	f := r.cfg.Tables
-	includes := f.Includes()
+	var includes []filter.Pattern
+	if ff, ok := f.(*filter.Filter); ok {
+		includes = ff.Includes()
+	}
 	matched := make([]int, len(includes))
 	for _, row := range rows {
 		db, table := row[0], row[1]
@@ -63,6 +67,11 @@ func checkTablesSelected(ctx context.Context, r *run) []Result {
 				fmt.Sprintf("check the pattern (names are case-sensitive) and that %s has SELECT on the tables: tables it has no privilege on are invisible to it", s.user),
 				"pattern %s selects no table (filter %s)", p, f))
 		}
+	}
+	if len(r.tables) == 0 && len(includes) == 0 {
+		out = append(out, fail(name,
+			fmt.Sprintf("check the objects' names (they are case-sensitive) and that %s has SELECT on the tables", s.user),
+			"the objects %s select no table", f))
 	}
 	if len(r.tables) > 0 {
 		names := make([]string, len(r.tables))

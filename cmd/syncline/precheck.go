@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncline/syncline/filter"
 	"github.com/syncline/syncline/precheck"
+	"github.com/syncline/syncline/task"
 )
 
 // Flags of syncline precheck.
@@ -111,7 +112,15 @@ func runPrecheck(c *cli.Context) error {
 // Every error is a usage error.
 func precheckConfig(c *cli.Context) (precheck.Config, error) {
 	var cfg precheck.Config
-	for _, name := range []string{flagSource, flagTables} {
+	spec, err := taskSpec(c)
+	if err != nil {
+		return cfg, err
+	}
+	required := []string{flagSource, flagTables}
+	if spec != nil {
+		required = required[:1]
+	}
+	for _, name := range required {
 		if strings.TrimSpace(c.String(name)) == "" {
 			return cfg, usagef(c, "missing required flag --%s", name)
 		}
@@ -122,6 +131,13 @@ func precheckConfig(c *cli.Context) (precheck.Config, error) {
 	}
 	targets := c.StringSlice(flagTarget)
 	passwordFiles := c.StringSlice(flagTargetPasswordFile)
+	if spec != nil && len(targets) == 0 {
+		// Every target of the task.
+		for _, t := range spec.Targets {
+			targets = append(targets, t.URL)
+			passwordFiles = append(passwordFiles, t.PasswordFile)
+		}
+	}
 	if len(passwordFiles) > len(targets) {
 		return cfg, usagef(c, "%d --%s for %d --%s: give one per target, in the same order", len(passwordFiles), flagTargetPasswordFile, len(targets), flagTarget)
 	}
@@ -136,9 +152,16 @@ func precheckConfig(c *cli.Context) (precheck.Config, error) {
 		}
 		cfg.Targets = append(cfg.Targets, t)
 	}
-	tables, err := filter.Parse(c.String(flagTables), c.String(flagExcludeTables))
-	if err != nil {
-		return cfg, usagef(c, "--%s/--%s: %v", flagTables, flagExcludeTables, err)
+	var tables precheck.Selection
+	switch {
+	case spec != nil && c.String(flagTables) == "":
+		if tables, err = task.CompileObjects(spec.Objects); err != nil {
+			return cfg, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+		}
+	default:
+		if tables, err = filter.Parse(c.String(flagTables), c.String(flagExcludeTables)); err != nil {
+			return cfg, usagef(c, "--%s/--%s: %v", flagTables, flagExcludeTables, err)
+		}
 	}
 	id := c.Int(flagServerID)
 	if id < 1 || id > 1<<32-1 {

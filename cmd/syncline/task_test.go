@@ -482,3 +482,26 @@ func TestTaskSpecErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTaskPrecheck runs precheck from a task spec: the objects select the
+// tables, and every target of the spec is checked.
+func TestTaskPrecheck(t *testing.T) {
+	e := newTaskEnv(t, `
+- database: DB
+  tables: [orders]
+  filter: "v > 0"
+`, `
+DB:
+  rename: TDB
+`)
+	e.src.Exec(t, "CREATE TABLE `"+e.db+"`.orders (id INT PRIMARY KEY, v INT)")
+	e.src.Exec(t, "CREATE TABLE `"+e.db+"`.other (v INT)") // keyless, but not selected
+	code, out, errOut := runCLI(t, "precheck", "--config", e.spec)
+	if code != 0 || !strings.Contains(out, e.db+".orders") || strings.Contains(out, e.db+".other") || !strings.Contains(out, "target") {
+		t.Fatalf("precheck --config: exit %d\n%s%s", code, out, errOut)
+	}
+	e.src.Exec(t, "DROP TABLE `"+e.db+"`.orders")
+	if code, out, errOut := runCLI(t, "precheck", "--config", e.spec); code != 1 || !strings.Contains(out, "select no table") {
+		t.Fatalf("precheck --config with the objects' table gone: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+}
