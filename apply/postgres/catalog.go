@@ -435,15 +435,3 @@ func (s *Sink) forget(schemaName, table string) {
 	delete(s.types, schemaName+"\x00"+table)
 	s.typesMu.Unlock()
 }
-
-// typeOf returns a column's type in the target: as last read by Prepare,
-// else the type apply creates for it.
-func (s *Sink) typeOf(schemaName, table string, c schema.Column) string {
-	s.typesMu.Lock()
-	typ, ok := s.types[schemaName+"\x00"+table][c.Name]
-	s.typesMu.Unlock()
-	if ok {
-		return typ
-	}
-	return columnType(c.Type)
-}

@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/big"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +94,18 @@ func query(t *testing.T, conn *pgx.Conn, q string, args ...any) [][]*string {
 
 func TestContract(t *testing.T) { sinktest.Run(t, newTarget) }
 
+// TestContractCopy runs the contract with every batch holding upserts
+// written with COPY, and TestContractArrays with none.
+func TestContractCopy(t *testing.T) {
+	defer postgres.SetCopyMinRows(1)()
+	sinktest.Run(t, newTarget)
+}
+
+func TestContractArrays(t *testing.T) {
+	defer postgres.SetCopyMinRows(math.MaxInt)()
+	sinktest.Run(t, newTarget)
+}
+
 func mustType(t *testing.T, s string) schema.Type {
 	t.Helper()
 	typ, err := schema.ParseType(s)
@@ -166,9 +180,6 @@ func TestAllTypes(t *testing.T) {
 	if err := s.Prepare(ctx, tab, apply.PrepareOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, tab, []apply.Change{{Op: apply.Upsert, Row: row, Version: 1}}); err != nil {
-		t.Fatal(err)
-	}
 	conn := pg.Conn(t, db)
 	types := query(t, conn, `SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
 		WHERE a.attrelid = 'shop.types'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`)
@@ -177,20 +188,203 @@ func TestAllTypes(t *testing.T) {
 			t.Errorf("column %s (%s) has type %s, want %s", c.name, c.typ, *types[i][1], c.pgType)
 		}
 	}
-	got := query(t, conn, "SELECT "+strings.Join(selects, ", ")+" FROM shop.types")
-	for i, c := range cols {
-		v := `\N`
-		if got[0][i] != nil {
-			v = *got[0][i]
+	// The row alone (arrays), then in a batch written with COPY, then
+	// with COPY into a table that holds it (arrays again, after the
+	// look-up).
+	for i, mode := range []string{"arrays", "COPY", "COPY over the row"} {
+		if mode == "COPY" {
+			if _, err := conn.Exec(ctx, "TRUNCATE shop.types"); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if v != c.want {
-			t.Errorf("column %s (%s): got %q, want %q", c.name, c.typ, v, c.want)
+		batch := []apply.Change{{Op: apply.Upsert, Row: row, Version: int64(i + 1)}}
+		for id := int32(2); mode != "arrays" && id < 300; id++ {
+			batch = append(batch, apply.Change{Op: apply.Upsert, Row: map[string]any{"id": id, "vc": "filler"}, Version: 1})
+		}
+		if err := s.Write(ctx, tab, batch); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		got := query(t, conn, "SELECT "+strings.Join(selects, ", ")+" FROM shop.types WHERE id = 1")
+		for i, c := range cols {
+			v := `\N`
+			if got[0][i] != nil {
+				v = *got[0][i]
+			}
+			if v != c.want {
+				t.Errorf("%s: column %s (%s): got %q, want %q", mode, c.name, c.typ, v, c.want)
+			}
 		}
 	}
-	// A string with NUL cannot be written: a final error, not a retry.
-	err := s.Write(ctx, tab, []apply.Change{{Op: apply.Upsert, Row: map[string]any{"id": int32(2), "vc": "a\x00b"}, Version: 1}})
-	if err == nil || apply.IsRetryable(err) {
-		t.Fatalf("NUL in text: %v; want a final error", err)
+	// A string with NUL cannot be written: a final error, not a retry,
+	// alone or in a batch for COPY.
+	for _, n := range []int32{1, 300} {
+		var batch []apply.Change
+		for id := range n {
+			batch = append(batch, apply.Change{Op: apply.Upsert, Row: map[string]any{"id": 1000 + id, "vc": "ok"}, Version: 1})
+		}
+		batch[n/2].Row["vc"] = "a\x00b"
+		err := s.Write(ctx, tab, batch)
+		if err == nil || apply.IsRetryable(err) || !strings.Contains(err.Error(), "NUL") {
+			t.Fatalf("NUL in text, batch of %d: %v; want a final error", n, err)
+		}
+	}
+	if got := query(t, conn, "SELECT count(*)::text FROM shop.types WHERE id >= 1000"); *got[0][0] != "0" {
+		t.Fatalf("%s rows of the failed batches written", *got[0][0])
+	}
+}
+
+// TestCopyBatches writes batches large enough for COPY that hold new
+// rows, rows the table holds (newer and older ones, some lacking a column)
+// and deletes, in the three ways writeCopy takes: COPY of every upsert
+// first (the table's first batch), the same after it has failed on a held
+// row, and the look-up first.
+func TestCopyBatches(t *testing.T) {
+	pg := testenv.Postgres(t)
+	db := pg.NewDatabase(t)
+	s := newSink(t, pg.URL(db))
+	defer s.Close()
+	conn := pg.Conn(t, db)
+	ctx := context.Background()
+	tab := schema.Table{Database: "shop", Name: "mix", Key: []string{"id"}, Columns: []schema.Column{
+		{Name: "id", Type: mustType(t, "int")}, {Name: "v", Type: mustType(t, "varchar(20)"), Nullable: true},
+		{Name: "n", Type: mustType(t, "int"), Nullable: true}}}
+	if err := s.Prepare(ctx, tab, apply.PrepareOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]string{}
+	write := func(changes []apply.Change) {
+		t.Helper()
+		if err := s.Write(ctx, tab, changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(round int) {
+		t.Helper()
+		got := query(t, conn, `SELECT id::text, v, n::text, _syncline_version::text FROM shop.mix ORDER BY id`)
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d rows, want %d", round, len(got), len(want))
+		}
+		for _, r := range got {
+			var b strings.Builder
+			for i, v := range r {
+				if i > 0 {
+					b.WriteByte('|')
+				}
+				if v == nil {
+					b.WriteString(`\N`)
+				} else {
+					b.WriteString(*v)
+				}
+			}
+			id, _ := strconv.Atoi(*r[0])
+			if b.String() != want[int32(id)] {
+				t.Fatalf("round %d: row %s, want %s", round, b.String(), want[int32(id)])
+			}
+		}
+	}
+	row := func(id int32, v string, n any, version int64) apply.Change {
+		r := map[string]any{"id": id, "v": v}
+		if n != "absent" {
+			r["n"] = n
+		}
+		return apply.Change{Op: apply.Upsert, Row: r, Version: version}
+	}
+	// Round 0: new rows, COPY first. Each later round: 100 older
+	// updates (lose), 100 newer updates without n (win, n kept), 100 new
+	// rows without n (n NULL), 50 deletes as new as the row (win), 50
+	// older deletes (lose), and 100 new rows.
+	var first []apply.Change
+	for id := int32(0); id < 1000; id++ {
+		first = append(first, row(id, "v0", id, 10))
+		want[id] = fmt.Sprintf("%d|v0|%d|10", id, id)
+	}
+	write(first)
+	check(0)
+	next := int32(1000)
+	for round := 1; round <= 3; round++ {
+		base := int32(round-1) * 300
+		var changes []apply.Change
+		for id := base; id < base+100; id++ {
+			changes = append(changes, row(id, "old", int32(-1), 5))
+		}
+		for id := base + 100; id < base+200; id++ {
+			changes = append(changes, row(id, fmt.Sprint("new", round), "absent", 20+int64(round)))
+			want[id] = fmt.Sprintf("%d|new%d|%d|%d", id, round, id, 20+round)
+		}
+		for id := base + 200; id < base+250; id++ {
+			changes = append(changes, apply.Change{Op: apply.Delete, Row: map[string]any{"id": id}, Version: 10})
+			delete(want, id)
+		}
+		for id := base + 250; id < base+300; id++ {
+			changes = append(changes, apply.Change{Op: apply.Delete, Row: map[string]any{"id": id}, Version: 9})
+		}
+		for range 100 {
+			changes = append(changes, row(next, "fresh", "absent", 7))
+			want[next] = fmt.Sprintf("%d|fresh|\\N|7", next)
+			next++
+		}
+		for range 100 {
+			changes = append(changes, row(next, "fresh", next, 7))
+			want[next] = fmt.Sprintf("%d|fresh|%d|7", next, next)
+			next++
+		}
+		write(changes)
+		check(round)
+	}
+
+	// Another session inserts keys of the batch between the look-up and
+	// the COPY: the batch is written again with ON CONFLICT, an older
+	// row losing to it and a newer one winning.
+	restore := postgres.SetLookedUp(func() {
+		for _, q := range []string{`INSERT INTO shop.mix VALUES (5000, 'theirs', 1, 5)`, `INSERT INTO shop.mix VALUES (5001, 'theirs', 1, 50)`} {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	var changes []apply.Change
+	for id := int32(5000); id < 5300; id++ {
+		changes = append(changes, row(id, "ours", id, 20))
+		want[id] = fmt.Sprintf("%d|ours|%d|20", id, id)
+	}
+	want[5001] = "5001|theirs|1|50"
+	write(changes)
+	restore()
+	check(4)
+}
+
+// TestCopyTypesChanged changes column types behind the sink's back, after
+// Prepare: a batch for COPY must not send the values in the binary form of
+// the old types (an int's bytes read as a real), but let PostgreSQL
+// convert them.
+func TestCopyTypesChanged(t *testing.T) {
+	pg := testenv.Postgres(t)
+	db := pg.NewDatabase(t)
+	s := newSink(t, pg.URL(db))
+	defer s.Close()
+	conn := pg.Conn(t, db)
+	ctx := context.Background()
+	tab := schema.Table{Database: "shop", Name: "altered", Key: []string{"id"}, Columns: []schema.Column{
+		{Name: "id", Type: mustType(t, "int")}, {Name: "n", Type: mustType(t, "int"), Nullable: true},
+		{Name: "d", Type: mustType(t, "date"), Nullable: true}}}
+	if err := s.Prepare(ctx, tab, apply.PrepareOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE shop.altered ALTER COLUMN n TYPE real`, `ALTER TABLE shop.altered ALTER COLUMN d TYPE timestamp`} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var batch []apply.Change
+	for id := range int32(300) {
+		batch = append(batch, apply.Change{Op: apply.Upsert, Row: map[string]any{"id": id, "n": id, "d": time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)}, Version: 1})
+	}
+	if err := s.Write(ctx, tab, batch); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, conn, `SELECT n::text, d::text FROM shop.altered WHERE id = 7`)
+	if *got[0][0] != "7" || *got[0][1] != "2024-01-02 00:00:00" {
+		t.Fatalf("got n %s, d %s; want 7, 2024-01-02 00:00:00", *got[0][0], *got[0][1])
 	}
 }
 

@@ -1,18 +1,16 @@
 package postgres
 
 import (
-	"context"
-	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/schema"
 )
 
-// Statement limits: PostgreSQL allows 65535 parameters per statement.
+// The statements that bind values row by row, for the columns and values
+// Write cannot bind as arrays (write.go). Statement limits: PostgreSQL
+// allows 65535 parameters per statement.
 const (
 	maxParams      = 65535
 	maxRowsPerStmt = 1024
@@ -22,53 +20,6 @@ const (
 type statement struct {
 	sql  string
 	args []any
-}
-
-// Write applies a batch in one transaction, sent as one pipeline: the
-// deletes, then the upserts.
-func (s *Sink) Write(ctx context.Context, t schema.Table, changes []apply.Change) error {
-	name := t.Database + "." + t.Name
-	if len(t.Key) == 0 {
-		return fmt.Errorf("write %s: %w: the table has no key", name, errBadValue)
-	}
-	keyCols := make([]schema.Column, len(t.Key))
-	for i, k := range t.Key {
-		c, _, ok := t.Column(k)
-		if !ok {
-			return fmt.Errorf("write %s: %w: key column %s is not a column", name, errBadValue, k)
-		}
-		keyCols[i] = c
-	}
-	deletes, sets, err := apply.SplitBatch(t, keyCols, changes, func(c schema.Column, v any) (any, error) {
-		return arg(v, s.typeOf(t.Database, t.Name, c))
-	})
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	var stmts []statement
-	for len(deletes) > 0 {
-		n := min(len(deletes), maxDeletesPer)
-		stmts = append(stmts, deleteStatement(t, keyCols, deletes[:n]))
-		deletes = deletes[n:]
-	}
-	for _, rs := range sets {
-		stmts = append(stmts, upsertStatements(t, rs)...)
-	}
-	if len(stmts) == 0 {
-		return nil
-	}
-	return s.withConn(ctx, func(ctx context.Context, c *pgx.Conn) error {
-		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			b := &pgx.Batch{}
-			for _, st := range stmts {
-				b.Queue(st.sql, st.args...)
-			}
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
-				return fmt.Errorf("write %s: %w", name, err)
-			}
-			return nil
-		})
-	})
 }
 
 // deleteStatement deletes rows by key where the row is not newer than the

@@ -115,10 +115,14 @@ func bitLength(pgType string) int {
 // arg converts a change value (apply.Change's Go types) into a value pgx
 // encodes for a column of format_type pgType.
 func arg(v any, pgType string) (any, error) {
+	return convert(v, kindOf(pgType), pgType)
+}
+
+// convert is arg for a column whose kind k is kindOf(pgType).
+func convert(v any, k pgKind, pgType string) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	k := kindOf(pgType)
 	switch x := v.(type) {
 	case int32:
 		switch k {
@@ -197,6 +201,90 @@ func arg(v any, pgType string) (any, error) {
 		return x.UTC().Format("2006-01-02 15:04:05.999999"), nil
 	}
 	return nil, fmt.Errorf("%w: unexpected %T for a %s column", errBadValue, v, pgType)
+}
+
+// arrayType returns the array type that binds a whole column of values of
+// a column of format_type pgType as one parameter, named without type
+// modifier so that a cast to it never cuts or rounds a value (bit[] would
+// be bit(1)[]: the pg_catalog names are used). It returns "" for the types
+// whose values convert does not always produce in one Go type that pgx
+// encodes in binary (those batches take the statement-per-rows path).
+func arrayType(pgType string) string {
+	base, _, _ := strings.Cut(pgType, "(")
+	var name string
+	switch {
+	case pgType == "smallint":
+		name = "int2"
+	case pgType == "integer":
+		name = "int4"
+	case pgType == "bigint":
+		name = "int8"
+	case base == "numeric":
+		name = "numeric"
+	case pgType == "real":
+		name = "float4"
+	case pgType == "double precision":
+		name = "float8"
+	case base == "bit":
+		name = "bit"
+	case base == "bit varying":
+		name = "varbit"
+	case base == "character varying":
+		name = "varchar"
+	case base == "character":
+		name = "bpchar"
+	case pgType == "text":
+		name = "text"
+	case pgType == "bytea":
+		name = "bytea"
+	case pgType == "jsonb":
+		name = "jsonb"
+	case pgType == "json":
+		name = "json"
+	case pgType == "date":
+		name = "date"
+	case strings.HasPrefix(pgType, "timestamp") && strings.HasSuffix(pgType, " without time zone"):
+		name = "timestamp"
+	case strings.HasPrefix(pgType, "timestamp") && strings.HasSuffix(pgType, " with time zone"):
+		name = "timestamptz"
+	case strings.HasPrefix(pgType, "interval"):
+		name = "interval"
+	default:
+		return ""
+	}
+	return `"pg_catalog".` + quote(name) + "[]"
+}
+
+// isNatural reports whether v, a value convert returned for a column of kind
+// k, has the Go type pgx encodes in binary for that kind. Others (a string
+// for an integer column, after a type change skipped by --skip-ddl) are
+// bound as text by the statement-per-rows path, which PostgreSQL parses.
+func isNatural(k pgKind, v any) bool {
+	switch v.(type) {
+	case nil:
+		return true
+	case int64:
+		return k == kInt
+	case float32, float64:
+		return k == kFloat
+	case pgtype.Numeric:
+		return k == kNumeric
+	case string:
+		return k == kText || k == kJSON
+	case pgtype.Bits:
+		return k == kBit
+	case []byte:
+		return k == kBytea
+	case pgtype.Date:
+		return k == kDate
+	case pgtype.Timestamp:
+		return k == kTimestamp
+	case pgtype.Timestamptz:
+		return k == kTimestamptz
+	case pgtype.Interval:
+		return k == kInterval
+	}
+	return false
 }
 
 // numeric converts an exact decimal fraction.
