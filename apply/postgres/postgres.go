@@ -3,9 +3,11 @@
 // Each source database becomes a schema of the target database named in
 // the URL, each source table a table of that schema, with converted types
 // (docs/targets.md) and the column _syncline_version. A batch is one
-// transaction, sent as one pipelined round trip: deletes by key, then
-// multi-row INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE the stored
-// version is not newer, values always bound as parameters.
+// transaction: deletes by key where the row is not newer, then INSERT ...
+// ON CONFLICT (key) DO UPDATE ... WHERE the stored version is not newer,
+// each column's values bound as one array parameter; the rows of a large
+// batch whose keys the table does not hold go with COPY instead (write.go).
+// Values are never pasted into SQL.
 package postgres
 
 import (

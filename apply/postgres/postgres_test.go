@@ -353,6 +353,65 @@ func TestCopyBatches(t *testing.T) {
 	check(4)
 }
 
+// TestCompositeKey writes upserts and deletes of a table keyed on two
+// columns, in small batches (arrays) and large ones (COPY).
+func TestCompositeKey(t *testing.T) {
+	pg := testenv.Postgres(t)
+	db := pg.NewDatabase(t)
+	s := newSink(t, pg.URL(db))
+	defer s.Close()
+	conn := pg.Conn(t, db)
+	ctx := context.Background()
+	tab := schema.Table{Database: "shop", Name: "pairs", Key: []string{"a", "b"}, Columns: []schema.Column{
+		{Name: "a", Type: mustType(t, "int")}, {Name: "b", Type: mustType(t, "varchar(10)")},
+		{Name: "v", Type: mustType(t, "int"), Nullable: true}}}
+	if err := s.Prepare(ctx, tab, apply.PrepareOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	up := func(a int32, b string, v int32, version int64) apply.Change {
+		return apply.Change{Op: apply.Upsert, Row: map[string]any{"a": a, "b": b, "v": v}, Version: version}
+	}
+	del := func(a int32, b string, version int64) apply.Change {
+		return apply.Change{Op: apply.Delete, Row: map[string]any{"a": a, "b": b, "v": int32(0)}, Version: version}
+	}
+	want := map[string]string{}
+	for _, size := range []int{10, 400} {
+		var first, second []apply.Change
+		for i := range int32(size) {
+			b := fmt.Sprint("k", size)
+			first = append(first, up(i, b, i, 10), up(i, "x"+b, i, 10))
+			switch i % 4 {
+			case 0: // (i, b) newer: wins; (i, xb) as new delete: removed
+				second = append(second, up(i, b, -i, 11), del(i, "x"+b, 10))
+				want[fmt.Sprint(i, "|", b)] = fmt.Sprint(i, "|", b, "|", -i)
+			case 1: // older update and older delete: lose
+				second = append(second, up(i, b, -i, 9), del(i, "x"+b, 9))
+				want[fmt.Sprint(i, "|", b)] = fmt.Sprint(i, "|", b, "|", i)
+				want[fmt.Sprint(i, "|x", b)] = fmt.Sprint(i, "|x", b, "|", i)
+			default: // a new key sharing a: inserted
+				second = append(second, up(i, "y"+b, i, 11))
+				want[fmt.Sprint(i, "|", b)] = fmt.Sprint(i, "|", b, "|", i)
+				want[fmt.Sprint(i, "|x", b)] = fmt.Sprint(i, "|x", b, "|", i)
+				want[fmt.Sprint(i, "|y", b)] = fmt.Sprint(i, "|y", b, "|", i)
+			}
+		}
+		for _, batch := range [][]apply.Change{first, second} {
+			if err := s.Write(ctx, tab, batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := query(t, conn, `SELECT a::text, b, v::text FROM shop.pairs`)
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for _, r := range got {
+		if w := want[*r[0]+"|"+*r[1]]; w != *r[0]+"|"+*r[1]+"|"+*r[2] {
+			t.Fatalf("row %s|%s|%s, want %s", *r[0], *r[1], *r[2], w)
+		}
+	}
+}
+
 // TestCopyTypesChanged changes column types behind the sink's back, after
 // Prepare: a batch for COPY must not send the values in the binary form of
 // the old types (an int's bytes read as a real), but let PostgreSQL
