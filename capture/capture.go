@@ -269,7 +269,7 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 	if err := checkTables(ctx, r.conn, selected); err != nil {
 		return position{}, err
 	}
-	if err := r.checkRules(ctx, r.conn, selected); err != nil {
+	if err := checkRules(ctx, r.conn, r.sel, selected); err != nil {
 		return position{}, err
 	}
 	if err := r.storeTask(ctx); err != nil {

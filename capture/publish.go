@@ -73,15 +73,15 @@ func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name
 	}, nil
 }
 
-// codec returns the codec of a table shape under the table's rules (nil
-// for none), registering its schemas and creating its topic the first time
-// the shape is seen.
-func (p *publisher) codec(ctx context.Context, full schema.Table, tr *task.TableRules) (*tableCodec, error) {
+// codec returns the codec of a table shape, registering its schemas and
+// creating its topic the first time the shape is seen. rulesOf gives the
+// table's rules (nil for none); it is asked only then, not per event.
+func (p *publisher) codec(ctx context.Context, full schema.Table, rulesOf func(db, table string) *task.TableRules) (*tableCodec, error) {
 	fp := fingerprint(full)
 	if c, ok := p.codecs[fp]; ok {
 		return c, nil
 	}
-	t, narrow, err := bindRules(full, tr, false)
+	t, narrow, err := bindRules(full, rulesOf(full.Database, full.Name), false)
 	if err != nil {
 		return nil, err
 	}

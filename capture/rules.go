@@ -34,8 +34,12 @@ type Ruled interface {
 var errBadRules = errors.New("task rules do not fit the table")
 
 // rulesOf returns the rules of a table under the current selection.
-func (r *run) rulesOf(db, table string) *task.TableRules {
-	if ru, ok := r.sel.(Ruled); ok {
+func (r *run) rulesOf(db, table string) *task.TableRules { return selectionRules(r.sel, db, table) }
+
+// selectionRules returns the rules of a table under sel; nil when sel has
+// none.
+func selectionRules(sel Selection, db, table string) *task.TableRules {
+	if ru, ok := sel.(Ruled); ok {
 		return ru.Rules(db, table)
 	}
 	return nil
@@ -43,7 +47,7 @@ func (r *run) rulesOf(db, table string) *task.TableRules {
 
 // codecFor returns the codec of a table shape under its rules.
 func (r *run) codecFor(ctx context.Context, t schema.Table) (*tableCodec, error) {
-	return r.pub.codec(ctx, t, r.rulesOf(t.Database, t.Name))
+	return r.pub.codec(ctx, t, r.rulesOf)
 }
 
 // narrowing is what a table's rules keep of its changes, bound to one
@@ -165,13 +169,13 @@ func (n *narrowing) read(row []any) ([]any, bool) {
 	return n.project(row), true
 }
 
-// checkRules binds every selected table's rules to its current shape, so a
+// checkRules binds the rules sel gives each table to its current shape, so a
 // filter or column list that does not fit is refused before anything is
 // published, with the spec field that names it.
-func (r *run) checkRules(ctx context.Context, conn *client.Conn, tables map[string]tableRef) error {
+func checkRules(ctx context.Context, conn *client.Conn, sel Selection, tables map[string]tableRef) error {
 	var errs []error
 	for _, ref := range tables {
-		tr := r.rulesOf(ref.db, ref.name)
+		tr := selectionRules(sel, ref.db, ref.name)
 		if tr.Keeps() {
 			continue
 		}
@@ -244,11 +248,8 @@ func (r *run) applyRevision(ctx context.Context, rev *task.Revision) error {
 	if err != nil {
 		return err
 	}
-	old := r.sel
-	r.sel = sel
 	selected, err := listTables(ctx, r.conn, sel)
 	if err != nil && !errors.Is(err, ErrNoTablesFound) {
-		r.sel = old
 		return err
 	}
 	added := map[string]tableRef{}
@@ -260,9 +261,10 @@ func (r *run) applyRevision(ctx context.Context, rev *task.Revision) error {
 	if err := checkTables(ctx, r.conn, added); err != nil {
 		return fmt.Errorf("task revision %d (%s): %w", rev.Revision, rev.Change, err)
 	}
-	if err := r.checkRules(ctx, r.conn, selected); err != nil {
+	if err := checkRules(ctx, r.conn, sel, selected); err != nil {
 		return fmt.Errorf("task revision %d (%s): %w", rev.Revision, rev.Change, err)
 	}
+	r.sel = sel
 	var addedNames, removedNames []string
 	for n, ref := range added {
 		r.tables[n] = &tableState{db: ref.db, name: ref.name, stage: stageSnapshot}
