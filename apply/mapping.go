@@ -63,13 +63,7 @@ func (s *mappedSink) Prepare(ctx context.Context, t schema.Table, opts PrepareOp
 		return err
 	}
 	if len(opts.Renamed) > 0 {
-		renamed := make(map[string]string, len(opts.Renamed))
-		for o, n := range opts.Renamed {
-			if !tm.Drop[o] && !tm.Drop[n] {
-				renamed[tm.Column(o)] = tm.Column(n)
-			}
-		}
-		opts.Renamed = renamed
+		opts.Renamed = targetRenames(opts.Renamed, tm)
 	}
 	if len(opts.KeepTypes) > 0 {
 		keep := make(map[string]bool, len(opts.KeepTypes))
@@ -79,6 +73,18 @@ func (s *mappedSink) Prepare(ctx context.Context, t schema.Table, opts PrepareOp
 		opts.KeepTypes = keep
 	}
 	return s.sink.Prepare(ctx, mt, opts)
+}
+
+// targetRenames turns column renames (old to new source name) into the
+// target's names, leaving out the columns the target does not hold.
+func targetRenames(renamed map[string]string, tm task.TableMapping) map[string]string {
+	out := make(map[string]string, len(renamed))
+	for o, n := range renamed {
+		if !tm.Drop[o] && !tm.Drop[n] {
+			out[tm.Column(o)] = tm.Column(n)
+		}
+	}
+	return out
 }
 
 // Write implements Sink.
@@ -153,13 +159,7 @@ func (s *mappedSink) SchemaChange(ctx context.Context, ev SchemaChange) error {
 		ev.NewDatabase, ev.NewTable = nt.Database, nt.Table
 	}
 	if len(ev.RenamedColumns) > 0 {
-		renamed := make(map[string]string, len(ev.RenamedColumns))
-		for o, n := range ev.RenamedColumns {
-			if !tm.Drop[o] && !tm.Drop[n] {
-				renamed[tm.Column(o)] = tm.Column(n)
-			}
-		}
-		ev.RenamedColumns = renamed
+		ev.RenamedColumns = targetRenames(ev.RenamedColumns, tm)
 	}
 	if ev.Columns != nil {
 		cols := slices.Clone(ev.Columns)

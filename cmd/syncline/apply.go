@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -15,7 +14,6 @@ import (
 	"github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/filter"
-	"github.com/syncline/syncline/task"
 )
 
 // Flags of syncline apply (beside the Kafka flags).
@@ -129,13 +127,8 @@ func applyConfig(c *cli.Context) (apply.Config, endpoint.Endpoint, error) {
 		return cfg, target, err
 	}
 	if spec != nil {
-		t, err := spec.Target(c.String(flagTargetName))
-		if err != nil {
-			return cfg, target, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
-		}
-		i := slices.IndexFunc(spec.Targets, func(x task.Target) bool { return x.Name == t.Name })
-		if cfg.Mapping, err = t.Mapping(fmt.Sprintf("targets[%d]", i)); err != nil {
-			return cfg, target, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+		if cfg.Mapping, err = targetMapping(c, spec); err != nil {
+			return cfg, target, err
 		}
 		cfg.Task = spec.Name
 	}

@@ -178,3 +178,17 @@ func isSpecKey(name string) bool {
 func sectionKeys(names []string) []string {
 	return slices.DeleteFunc(slices.Clone(names), isSpecKey)
 }
+
+// targetMapping returns the mapping of the target --target-name chooses.
+func targetMapping(c *cli.Context, spec *task.Spec) (*task.Mapping, error) {
+	t, err := spec.Target(c.String(flagTargetName))
+	if err != nil {
+		return nil, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+	}
+	i := slices.IndexFunc(spec.Targets, func(x task.Target) bool { return x.Name == t.Name })
+	m, err := t.Mapping(fmt.Sprintf("targets[%d]", i))
+	if err != nil {
+		return nil, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+	}
+	return m, nil
+}

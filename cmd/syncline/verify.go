@@ -224,20 +224,6 @@ func runningObjects(c *cli.Context, spec *task.Spec) (*task.Objects, error) {
 	return objects, nil
 }
 
-// targetMapping returns the mapping of the target --target-name chooses.
-func targetMapping(c *cli.Context, spec *task.Spec) (*task.Mapping, error) {
-	t, err := spec.Target(c.String(flagTargetName))
-	if err != nil {
-		return nil, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
-	}
-	i := slices.IndexFunc(spec.Targets, func(x task.Target) bool { return x.Name == t.Name })
-	m, err := t.Mapping(fmt.Sprintf("targets[%d]", i))
-	if err != nil {
-		return nil, usagef(c, "task spec %s: %v", c.String(flagConfig), err)
-	}
-	return m, nil
-}
-
 // taskVerifyMapping says how a task puts each source table into a target:
 // capture's rules (kept columns, row filter, operations) and the target's
 // names, dropped columns and filter.
