@@ -82,6 +82,9 @@ func (h *harness) applyBenches(ctx context.Context) []Result {
 		if ctx.Err() != nil {
 			break
 		}
+		if !h.cfg.runs(t.key) {
+			continue
+		}
 		out = append(out, h.applyBench(ctx, t))
 	}
 	return out

@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +91,28 @@ type Config struct {
 	Logger *slog.Logger
 	// Progress receives a line per step; none when nil.
 	Progress io.Writer
+	// Only, when not empty, names the benchmarks to run (Benchmarks lists
+	// the names); the apply benchmarks also run the capture benchmark, whose
+	// change events they read.
+	Only []string
+}
+
+// Benchmarks are the names Config.Only accepts, in the order Run runs them.
+var Benchmarks = []string{"capture", "snapshot", "apply-clickhouse", "apply-mysql", "apply-postgres", "delay", "memory"}
+
+// runs reports whether c.Only selects the benchmark or step name: "apply"
+// runs when an apply benchmark is selected, and "capture" too.
+func (c *Config) runs(name string) bool {
+	if len(c.Only) == 0 {
+		return true
+	}
+	for _, o := range c.Only {
+		applies := strings.HasPrefix(o, "apply-")
+		if o == name || (applies && (name == "capture" || name == "apply")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Quick returns c with sizes and durations a tenth of the defaults and a
@@ -148,6 +171,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Phase < time.Second {
 		errs = append(errs, fmt.Errorf("phase: %s must be at least 1s", c.Phase))
+	}
+	for _, o := range c.Only {
+		if !slices.Contains(Benchmarks, o) {
+			errs = append(errs, fmt.Errorf("only: unknown benchmark %q; the benchmarks are %s", o, strings.Join(Benchmarks, ", ")))
+		}
 	}
 	if c.Database == "" || strings.ContainsAny(c.Database, "`\"'.") {
 		errs = append(errs, fmt.Errorf("database: %q is not a plain name", c.Database))
@@ -307,6 +335,9 @@ func Run(ctx context.Context, cfg Config, srv *Servers) (*Report, error) {
 	for _, st := range steps {
 		if err := ctx.Err(); err != nil {
 			return rep, err
+		}
+		if !cfg.runs(st.name) {
+			continue
 		}
 		h.progress("== %s", st.name)
 		for _, res := range st.run(ctx) {

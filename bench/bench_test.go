@@ -77,6 +77,34 @@ func TestHarness(t *testing.T) {
 	if n := strings.Count(string(b), "\n## Findings"); n != 1 {
 		t.Errorf("the findings heading appears %d times", n)
 	}
+
+	// --only: an apply benchmark alone runs the capture it reads from, and
+	// nothing else.
+	cfg.Only, cfg.Database = []string{"apply-mysql"}, "bench_only"
+	rep, err = bench.Run(ctx, cfg, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range rep.Results {
+		keys = append(keys, r.Key)
+		if r.Status == bench.Failed || r.Status == bench.Skipped {
+			t.Errorf("with --only: %s: %s: %s", r.Name, r.Status, r.Err)
+		}
+	}
+	if got := strings.Join(keys, ","); got != "capture,apply-mysql" {
+		t.Errorf("with Only apply-mysql the results are %s, want capture,apply-mysql", got)
+	}
+}
+
+// TestOnlyUnknown checks that a misspelt benchmark name is refused with the
+// names there are.
+func TestOnlyUnknown(t *testing.T) {
+	cfg := bench.Config{Only: []string{"snapshot", "apply-pg"}}
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), `"apply-pg"`) || !strings.Contains(err.Error(), "apply-postgres") {
+		t.Fatalf("Validate: %v; want an error naming apply-pg and the benchmarks there are", err)
+	}
 }
 
 // buildSyncline builds the syncline binary for the memory benchmark.

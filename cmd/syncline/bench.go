@@ -22,13 +22,14 @@ const (
 	flagBenchProfileDir = "profile-dir"
 	flagBenchDoc        = "doc"
 	flagBenchDir        = "dir"
+	flagBenchOnly       = "only"
 )
 
 func benchCommand() *cli.Command {
 	return newCommand(&cli.Command{
 		Name:      "bench",
 		Usage:     "measure throughput, delay and memory against baselines, on private servers",
-		UsageText: "syncline bench [--quick] [--phase 1m] [--repeat 3]",
+		UsageText: "syncline bench [--quick] [--only capture,snapshot] [--phase 1m] [--repeat 3]",
 		Description: "Starts a private MariaDB source and target, PostgreSQL, ClickHouse and an in-process Kafka, and measures\n" +
 			"capture, snapshot and apply throughput, each against a baseline run on the same servers just before it\n" +
 			"(go-mysql decoding the same binlog, a plain SELECT *, plain batch inserts and COPY), the delay from source\n" +
@@ -41,6 +42,7 @@ func benchCommand() *cli.Command {
 			altsrc.NewIntFlag(&cli.IntFlag{Name: flagBenchRepeat, DefaultText: "3, 1 with --quick", Usage: "runs of each throughput pair (fewer once a benchmark's pairs took 90s); medians are reported"}),
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagBenchProfileDir, Value: filepath.Join("bench", "out"), Usage: "write CPU profiles of the measured runs to `DIR` (empty: none)"}),
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagBenchDoc, Value: filepath.Join("docs", "benchmarks.md"), DefaultText: "docs/benchmarks.md; none with --quick", Usage: "write the report to `FILE`, keeping its Findings section (empty: print only)"}),
+			altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagBenchOnly, DefaultText: "all", Usage: "run only these benchmarks (" + strings.Join(bench.Benchmarks, ", ") + "); the apply ones run capture too. The report is then not written to --doc unless --doc is given"}),
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagBenchDir, DefaultText: "a temporary directory, removed afterwards", Usage: "run the servers in `DIR`, new or empty"}),
 		},
 		Action: runBench,
@@ -67,6 +69,13 @@ func runBench(c *cli.Context) error {
 	}
 	if c.IsSet(flagBenchRepeat) && cfg.Repeat < 1 {
 		return usagef(c, "--%s %d: use at least 1", flagBenchRepeat, cfg.Repeat)
+	}
+	for _, o := range c.StringSlice(flagBenchOnly) {
+		for _, name := range strings.Split(o, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				cfg.Only = append(cfg.Only, name)
+			}
+		}
 	}
 	cfg.ProfileDir = c.String(flagBenchProfileDir)
 	if cfg.Self, err = os.Executable(); err != nil {
@@ -109,8 +118,8 @@ func runBench(c *cli.Context) error {
 		return runErr
 	}
 	doc := c.String(flagBenchDoc)
-	if c.Bool(flagBenchQuick) && !c.IsSet(flagBenchDoc) {
-		doc = "" // a smoke run does not replace the real figures
+	if (c.Bool(flagBenchQuick) || len(cfg.Only) > 0) && !c.IsSet(flagBenchDoc) {
+		doc = "" // a smoke run or a partial one does not replace the real figures
 	}
 	if doc != "" {
 		if err := bench.WriteDoc(doc, rep); err != nil {
