@@ -89,12 +89,12 @@ func (g *pgTarget) open(ctx context.Context, p *plan) (targetTable, error) {
 		if !ok {
 			return nil, fmt.Errorf("column %s of %s is not in the target (the mapping of %s gives it)", c.target, p.targetName(), p.name())
 		}
-		k := pgKindOf(typ)
+		k := applypg.KindOf(typ)
 		if !pgCompatible(k, c.src.Type) {
 			return nil, badColumn(p, c, typ)
 		}
 		q := pgx.Identifier{c.target}.Sanitize()
-		if k == pgJSON {
+		if k == applypg.KindJSON {
 			q += "::text"
 		}
 		sel = append(sel, q)
@@ -108,79 +108,32 @@ func (g *pgTarget) open(ctx context.Context, p *plan) (targetTable, error) {
 	return pt, nil
 }
 
-// pgKind is the family of a PostgreSQL column type.
-type pgKind int
-
-const (
-	pgText pgKind = iota
-	pgInt
-	pgNumeric
-	pgReal
-	pgDouble
-	pgBit
-	pgBytea
-	pgJSON
-	pgDate
-	pgTimestamp
-	pgTimestamptz
-	pgInterval
-)
-
-// pgKindOf classifies a type as format_type prints it.
-func pgKindOf(typ string) pgKind {
-	switch {
-	case typ == "smallint", typ == "integer", typ == "bigint":
-		return pgInt
-	case strings.HasPrefix(typ, "numeric"):
-		return pgNumeric
-	case typ == "real":
-		return pgReal
-	case typ == "double precision":
-		return pgDouble
-	case strings.HasPrefix(typ, "bit"):
-		return pgBit
-	case typ == "bytea":
-		return pgBytea
-	case typ == "jsonb", typ == "json":
-		return pgJSON
-	case typ == "date":
-		return pgDate
-	case strings.HasPrefix(typ, "timestamp") && strings.HasSuffix(typ, "with time zone") && !strings.HasSuffix(typ, "without time zone"):
-		return pgTimestamptz
-	case strings.HasPrefix(typ, "timestamp"):
-		return pgTimestamp
-	case strings.HasPrefix(typ, "interval"):
-		return pgInterval
-	}
-	return pgText
-}
-
 // pgCompatible reports whether a PostgreSQL type family holds a source type
 // in a form verify maps back (apply's mapping, docs/targets.md).
-func pgCompatible(k pgKind, t schema.Type) bool {
+func pgCompatible(k applypg.Kind, t schema.Type) bool {
 	switch sk := t.Kind; {
 	case sk.IsInteger(), sk == schema.Year:
-		return k == pgInt || k == pgNumeric
+		return k == applypg.KindInt || k == applypg.KindNumeric
 	case sk == schema.Decimal:
-		return k == pgNumeric
+		return k == applypg.KindNumeric
 	case sk == schema.Float, sk == schema.Double:
-		return k == pgReal || k == pgDouble
+		return k == applypg.KindReal || k == applypg.KindDouble
 	case sk == schema.Bit:
-		return k == pgBit
+		return k == applypg.KindBit
 	case sk == schema.JSON:
-		return k == pgJSON || k == pgText
+		return k == applypg.KindJSON || k == applypg.KindText
 	case sk.IsString():
-		return k == pgText
+		return k == applypg.KindText
 	case sk.IsBinary(), sk.IsGeometry():
-		return k == pgBytea
+		return k == applypg.KindBytea
 	case sk == schema.Date:
-		return k == pgDate
+		return k == applypg.KindDate
 	case sk == schema.DateTime:
-		return k == pgTimestamp
+		return k == applypg.KindTimestamp
 	case sk == schema.Timestamp:
-		return k == pgTimestamptz
+		return k == applypg.KindTimestamptz
 	case sk == schema.Time:
-		return k == pgInterval
+		return k == applypg.KindInterval
 	}
 	return false
 }
@@ -192,7 +145,7 @@ type pgTable struct {
 	from     string
 	list     string   // select list of the compared columns
 	types    []string // their format_type
-	kinds    []pgKind
+	kinds    []applypg.Kind
 	keyNames []string // quoted key columns
 }
 
@@ -313,7 +266,7 @@ func (pt *pgTable) keys(ctx context.Context, after []any, n int) ([][]any, []any
 	list := make([]string, len(pt.keyNames))
 	for i, c := range pt.p.keyCol {
 		list[i] = pt.keyNames[i]
-		if pt.kinds[c] == pgJSON {
+		if pt.kinds[c] == applypg.KindJSON {
 			list[i] += "::text"
 		}
 	}
@@ -353,27 +306,27 @@ func (*pgTable) checksum(context.Context, []any, []any) (mysqlSum, error) {
 }
 
 // pgDest returns the scan destination of a column family.
-func pgDest(k pgKind) any {
+func pgDest(k applypg.Kind) any {
 	switch k {
-	case pgInt:
+	case applypg.KindInt:
 		return new(pgtype.Int8)
-	case pgNumeric:
+	case applypg.KindNumeric:
 		return new(pgtype.Numeric)
-	case pgReal:
+	case applypg.KindReal:
 		return new(pgtype.Float4)
-	case pgDouble:
+	case applypg.KindDouble:
 		return new(pgtype.Float8)
-	case pgBit:
+	case applypg.KindBit:
 		return new(pgtype.Bits)
-	case pgBytea:
+	case applypg.KindBytea:
 		return new([]byte)
-	case pgDate:
+	case applypg.KindDate:
 		return new(pgtype.Date)
-	case pgTimestamp:
+	case applypg.KindTimestamp:
 		return new(pgtype.Timestamp)
-	case pgTimestamptz:
+	case applypg.KindTimestamptz:
 		return new(pgtype.Timestamptz)
-	case pgInterval:
+	case applypg.KindInterval:
 		return new(pgtype.Interval)
 	}
 	return new(pgtype.Text)

@@ -197,11 +197,11 @@ WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.ind
 // castFrom is the USING expression converting a column to a new type.
 func castFrom(col, from, to string) string {
 	switch {
-	case from == "bytea" && kindOf(to) == kText:
+	case from == "bytea" && KindOf(to) == KindText:
 		return "convert_from(" + col + ", 'UTF8')"
-	case kindOf(from) == kText && to == "bytea":
+	case KindOf(from) == KindText && to == "bytea":
 		return "convert_to(" + col + ", 'UTF8')"
-	case strings.HasPrefix(from, "bit") && kindOf(to) == kInt:
+	case strings.HasPrefix(from, "bit") && KindOf(to) == KindInt:
 		return col + "::bigint::" + to
 	}
 	return col + "::" + to

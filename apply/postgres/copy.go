@@ -444,27 +444,27 @@ func appendCopy(buf []byte, c column, oid uint32, v any, m *pgtype.Map) ([]byte,
 	case nil:
 		return binary.BigEndian.AppendUint32(buf, math.MaxUint32), nil
 	case int32:
-		if c.kind == kInt {
+		if c.kind == KindInt {
 			return appendInt(buf, oid, int64(x))
 		}
-		if c.kind == kNumeric {
+		if c.kind == KindNumeric {
 			return appendNumeric(buf, x < 0, uint64(abs(int64(x))), 0), nil
 		}
 	case int64:
 		switch c.kind {
-		case kInt:
+		case KindInt:
 			return appendInt(buf, oid, x)
-		case kNumeric:
+		case KindNumeric:
 			if x != math.MinInt64 {
 				return appendNumeric(buf, x < 0, uint64(abs(x)), 0), nil
 			}
-		case kInterval:
+		case KindInterval:
 			buf = binary.BigEndian.AppendUint32(buf, 16)
 			buf = binary.BigEndian.AppendUint64(buf, uint64(x))
 			return binary.BigEndian.AppendUint64(buf, 0), nil // days, months
 		}
 	case *big.Rat:
-		if c.kind == kNumeric {
+		if c.kind == KindNumeric {
 			if neg, u, scale, ok := decimal(x); ok {
 				return appendNumeric(buf, neg, u, scale), nil
 			}
@@ -480,7 +480,7 @@ func appendCopy(buf []byte, c column, oid uint32, v any, m *pgtype.Map) ([]byte,
 			return binary.BigEndian.AppendUint64(buf, math.Float64bits(x)), nil
 		}
 	case string:
-		if c.kind == kText || c.kind == kJSON {
+		if c.kind == KindText || c.kind == KindJSON {
 			if strings.IndexByte(x, 0) >= 0 {
 				return nil, errNoCopy // convert's error, from the statements
 			}
@@ -498,13 +498,13 @@ func appendCopy(buf []byte, c column, oid uint32, v any, m *pgtype.Map) ([]byte,
 			return append(buf, x...), nil
 		}
 	case []byte:
-		if c.kind == kBytea && len(x) <= math.MaxInt32 {
+		if c.kind == KindBytea && len(x) <= math.MaxInt32 {
 			buf = binary.BigEndian.AppendUint32(buf, uint32(len(x)))
 			return append(buf, x...), nil
 		}
 	case time.Time:
 		switch c.kind {
-		case kDate:
+		case KindDate:
 			days := int64(math.MinInt32) // -infinity
 			if !schema.IsZeroDate(x) {
 				days = (time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC).Unix() - y2k) / 86400
@@ -514,7 +514,7 @@ func appendCopy(buf []byte, c column, oid uint32, v any, m *pgtype.Map) ([]byte,
 			}
 			buf = binary.BigEndian.AppendUint32(buf, 4)
 			return binary.BigEndian.AppendUint32(buf, uint32(int32(days))), nil
-		case kTimestamp, kTimestamptz:
+		case KindTimestamp, KindTimestamptz:
 			us := int64(math.MinInt64) // -infinity
 			if !schema.IsZeroDate(x) {
 				us = x.Unix()*1_000_000 + int64(x.Nanosecond())/1000 - y2k*1_000_000

@@ -70,7 +70,7 @@ func TestAppendCopy(t *testing.T) {
 	}
 	m := pgtype.NewMap()
 	for _, tc := range cases {
-		kind := kindOf(tc.pgType)
+		kind := KindOf(tc.pgType)
 		c := column{Column: schema.Column{Name: "c"}, pgType: tc.pgType, kind: kind, array: arrayType(tc.pgType)}
 		oid := oidOf(c.array)
 		if oid == 0 {
@@ -145,8 +145,8 @@ func decodeNumeric(t *testing.T, m *pgtype.Map, field []byte) *big.Rat {
 // TestCopyReader checks the COPY stream: header, the rows not skipped in
 // order, trailer, whatever the size of the reads.
 func TestCopyReader(t *testing.T) {
-	cols := []column{{Column: schema.Column{Name: "id"}, pgType: "bigint", kind: kInt, array: arrayType("bigint")},
-		{Column: schema.Column{Name: "s"}, pgType: "text", kind: kText, array: arrayType("text")}}
+	cols := []column{{Column: schema.Column{Name: "id"}, pgType: "bigint", kind: KindInt, array: arrayType("bigint")},
+		{Column: schema.Column{Name: "s"}, pgType: "text", kind: KindText, array: arrayType("text")}}
 	v := newValues(cols, 0)
 	for i := range 20000 {
 		v.add([]any{int64(i), fmt.Sprint("row ", i)}, int64(i+100))

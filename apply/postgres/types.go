@@ -58,49 +58,58 @@ func columnType(t schema.Type) string {
 	return "text"
 }
 
-// pgKind is the family of a target column, for converting values.
-type pgKind int
+// Kind is the family of a PostgreSQL column type: what the sink converts
+// change values into for the column, and what verify scans the column's
+// values back as.
+type Kind int
 
+// The families of column types.
 const (
-	kText pgKind = iota
-	kInt
-	kNumeric
-	kFloat
-	kBit
-	kBytea
-	kJSON
-	kDate
-	kTimestamp
-	kTimestamptz
-	kInterval
+	KindText Kind = iota
+	KindInt
+	KindNumeric
+	KindReal
+	KindDouble
+	KindBit
+	KindBytea
+	KindJSON
+	KindDate
+	KindTimestamp
+	KindTimestamptz
+	KindInterval
 )
 
-// kindOf classifies a format_type string.
-func kindOf(pgType string) pgKind {
-	switch {
-	case pgType == "smallint", pgType == "integer", pgType == "bigint":
-		return kInt
-	case strings.HasPrefix(pgType, "numeric"):
-		return kNumeric
-	case pgType == "real", pgType == "double precision":
-		return kFloat
-	case strings.HasPrefix(pgType, "bit"):
-		return kBit
-	case pgType == "bytea":
-		return kBytea
-	case pgType == "jsonb", pgType == "json":
-		return kJSON
-	case pgType == "date":
-		return kDate
-	case strings.HasPrefix(pgType, "timestamp") && strings.HasSuffix(pgType, "with time zone") && !strings.HasSuffix(pgType, "without time zone"):
-		return kTimestamptz
-	case strings.HasPrefix(pgType, "timestamp"):
-		return kTimestamp
-	case strings.HasPrefix(pgType, "interval"):
-		return kInterval
+// KindOf classifies a column type as PostgreSQL's format_type prints it.
+func KindOf(formatType string) Kind {
+	switch typ := formatType; {
+	case typ == "smallint", typ == "integer", typ == "bigint":
+		return KindInt
+	case strings.HasPrefix(typ, "numeric"):
+		return KindNumeric
+	case typ == "real":
+		return KindReal
+	case typ == "double precision":
+		return KindDouble
+	case strings.HasPrefix(typ, "bit"):
+		return KindBit
+	case typ == "bytea":
+		return KindBytea
+	case typ == "jsonb", typ == "json":
+		return KindJSON
+	case typ == "date":
+		return KindDate
+	case strings.HasPrefix(typ, "timestamp") && strings.HasSuffix(typ, "with time zone") && !strings.HasSuffix(typ, "without time zone"):
+		return KindTimestamptz
+	case strings.HasPrefix(typ, "timestamp"):
+		return KindTimestamp
+	case strings.HasPrefix(typ, "interval"):
+		return KindInterval
 	}
-	return kText
+	return KindText
 }
+
+// isFloat reports whether the family is real or double precision.
+func (k Kind) isFloat() bool { return k == KindReal || k == KindDouble }
 
 // bitLength returns n of bit(n).
 func bitLength(pgType string) int {
@@ -115,50 +124,50 @@ func bitLength(pgType string) int {
 // arg converts a change value (apply.Change's Go types) into a value pgx
 // encodes for a column of format_type pgType.
 func arg(v any, pgType string) (any, error) {
-	return convert(v, kindOf(pgType), pgType)
+	return convert(v, KindOf(pgType), pgType)
 }
 
-// convert is arg for a column whose kind k is kindOf(pgType).
-func convert(v any, k pgKind, pgType string) (any, error) {
+// convert is arg for a column whose kind k is KindOf(pgType).
+func convert(v any, k Kind, pgType string) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	switch x := v.(type) {
 	case int32:
 		switch k {
-		case kInt, kFloat:
+		case KindInt, KindReal, KindDouble:
 			return int64(x), nil
-		case kNumeric:
+		case KindNumeric:
 			return pgtype.Numeric{Int: big.NewInt(int64(x)), Valid: true}, nil
 		}
 		return strconv.FormatInt(int64(x), 10), nil
 	case int64:
 		switch k {
-		case kInt, kFloat:
+		case KindInt, KindReal, KindDouble:
 			return x, nil
-		case kNumeric:
+		case KindNumeric:
 			return pgtype.Numeric{Int: big.NewInt(x), Valid: true}, nil
-		case kInterval:
+		case KindInterval:
 			return pgtype.Interval{Microseconds: x, Valid: true}, nil
 		}
 		return strconv.FormatInt(x, 10), nil
 	case float32:
-		if k == kFloat {
+		if k.isFloat() {
 			return x, nil
 		}
 		return strconv.FormatFloat(float64(x), 'g', -1, 32), nil
 	case float64:
-		if k == kFloat {
+		if k.isFloat() {
 			return x, nil
 		}
 		return strconv.FormatFloat(x, 'g', -1, 64), nil
 	case *big.Rat:
-		if k == kNumeric || k == kInt || k == kFloat {
+		if k == KindNumeric || k == KindInt || k.isFloat() {
 			n, err := numeric(x)
 			if err != nil {
 				return nil, err
 			}
-			if k == kNumeric {
+			if k == KindNumeric {
 				return n, nil
 			}
 		}
@@ -169,27 +178,27 @@ func convert(v any, k pgKind, pgType string) (any, error) {
 		}
 		return x, nil
 	case []byte:
-		if k == kBit {
+		if k == KindBit {
 			return bits(x, bitLength(pgType))
 		}
-		if k == kBytea {
+		if k == KindBytea {
 			return x, nil
 		}
 		return nil, fmt.Errorf("%w: binary value for a %s column", errBadValue, pgType)
 	case time.Time:
 		zero := schema.IsZeroDate(x)
 		switch k {
-		case kDate:
+		case KindDate:
 			if zero {
 				return pgtype.Date{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, nil
 			}
 			return pgtype.Date{Time: x, Valid: true}, nil
-		case kTimestamp:
+		case KindTimestamp:
 			if zero {
 				return pgtype.Timestamp{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, nil
 			}
 			return pgtype.Timestamp{Time: x.UTC(), Valid: true}, nil
-		case kTimestamptz:
+		case KindTimestamptz:
 			if zero {
 				return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, nil
 			}
@@ -259,30 +268,30 @@ func arrayType(pgType string) string {
 // k, has the Go type pgx encodes in binary for that kind. Others (a string
 // for an integer column, after a type change skipped by --skip-ddl) are
 // bound as text by the statement-per-rows path, which PostgreSQL parses.
-func isNatural(k pgKind, v any) bool {
+func isNatural(k Kind, v any) bool {
 	switch v.(type) {
 	case nil:
 		return true
 	case int64:
-		return k == kInt
+		return k == KindInt
 	case float32, float64:
-		return k == kFloat
+		return k.isFloat()
 	case pgtype.Numeric:
-		return k == kNumeric
+		return k == KindNumeric
 	case string:
-		return k == kText || k == kJSON
+		return k == KindText || k == KindJSON
 	case pgtype.Bits:
-		return k == kBit
+		return k == KindBit
 	case []byte:
-		return k == kBytea
+		return k == KindBytea
 	case pgtype.Date:
-		return k == kDate
+		return k == KindDate
 	case pgtype.Timestamp:
-		return k == kTimestamp
+		return k == KindTimestamp
 	case pgtype.Timestamptz:
-		return k == kTimestamptz
+		return k == KindTimestamptz
 	case pgtype.Interval:
-		return k == kInterval
+		return k == KindInterval
 	}
 	return false
 }

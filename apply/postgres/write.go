@@ -125,7 +125,7 @@ func run(ctx context.Context, c *pgx.Conn, stmts []statement) error {
 type column struct {
 	schema.Column
 	pgType string // format_type in the target
-	kind   pgKind
+	kind   Kind
 	array  string // arrayType(pgType); "" when values are bound row by row
 }
 
@@ -141,7 +141,7 @@ func (s *Sink) columnsOf(t schema.Table) []column {
 		if !ok {
 			typ = columnType(c.Type)
 		}
-		cols[i] = column{Column: c, pgType: typ, kind: kindOf(typ), array: arrayType(typ)}
+		cols[i] = column{Column: c, pgType: typ, kind: KindOf(typ), array: arrayType(typ)}
 	}
 	return cols
 }
