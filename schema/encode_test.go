@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -858,25 +859,132 @@ func TestEncodeRandom(t *testing.T) {
 	}
 }
 
-// benchTable is a typical 10-column table and row (as BinlogValues gives
-// it) for the benchmarks.
-func benchTable() (Table, []any) {
-	tbl := Table{Database: "shop", Name: "orders", Key: []string{"id"}, Columns: []Column{
+// benchTable is the table of `syncline bench` (bench/data.go, tableColumns)
+// and the benchmark rows as BinlogValues gives them, for the encoder
+// benchmarks.
+func benchTable(tb testing.TB) (Table, [][]any) {
+	tb.Helper()
+	tbl := benchTableShape()
+	var rows [][]any
+	for _, raw := range benchBinlogRows() {
+		row, err := tbl.BinlogValues(raw)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rows = append(rows, row)
+	}
+	return tbl, rows
+}
+
+// benchTableShape is the table of `syncline bench`: BIGINT key, two INT,
+// DECIMAL(12,2), DOUBLE, VARCHAR(64), nullable VARCHAR(255), TINYINT,
+// DATETIME(6) and DATE.
+func benchTableShape() Table {
+	return Table{Database: "bench", Name: "changes", Key: []string{"id"}, Columns: []Column{
 		{Name: "id", Type: Type{Kind: BigInt}},
-		{Name: "customer_id", Type: Type{Kind: Int}},
-		{Name: "status", Type: Type{Kind: Enum, Elems: []string{"new", "paid", "shipped"}, Charset: "utf8mb4"}},
-		{Name: "email", Type: Type{Kind: VarChar, Length: 128, Charset: "utf8mb4"}, Nullable: true},
-		{Name: "note", Type: Type{Kind: Text, Charset: "utf8mb4"}, Nullable: true},
-		{Name: "amount", Type: Type{Kind: Decimal, Precision: 10, Scale: 2}},
-		{Name: "qty", Type: Type{Kind: SmallInt}},
-		{Name: "weight", Type: Type{Kind: Double}, Nullable: true},
-		{Name: "created_at", Type: Type{Kind: DateTime, Precision: 6}},
-		{Name: "updated_at", Type: Type{Kind: Timestamp, Precision: 6}, Nullable: true},
+		{Name: "account", Type: Type{Kind: Int}},
+		{Name: "qty", Type: Type{Kind: Int}},
+		{Name: "amount", Type: Type{Kind: Decimal, Precision: 12, Scale: 2}},
+		{Name: "score", Type: Type{Kind: Double}},
+		{Name: "name", Type: Type{Kind: VarChar, Length: 64, Charset: "utf8mb4"}},
+		{Name: "note", Type: Type{Kind: VarChar, Length: 255, Charset: "utf8mb4"}, Nullable: true},
+		{Name: "status", Type: Type{Kind: TinyInt}},
+		{Name: "created", Type: Type{Kind: DateTime, Precision: 6}},
+		{Name: "day", Type: Type{Kind: Date}},
 	}}
-	row := []any{int64(1234567), int32(98765), "paid", "someone@example.com", "leave at the door, please",
-		rat("1234.56"), int32(3), 2.75, micros(2024, 2, 29, 13, 14, 15, 123456),
-		time.Date(2024, 2, 29, 13, 14, 16, 0, time.UTC)}
-	return tbl, row
+}
+
+// benchRow is one row of the bench table as bench/data.go's rowSelect makes
+// it from its id, in text form (nil for NULL).
+type benchRow struct {
+	id, account, qty, status int64
+	amount, name, created    string
+	day                      string
+	note                     *string
+	score                    float64
+	createdAt                time.Time
+}
+
+// benchIDs are the ids of the benchmark rows: spread over the 2,000,000 ids
+// of the bench's snapshot, so the values have realistic lengths.
+func benchIDs() []int64 {
+	ids := make([]int64, 64)
+	for i := range ids {
+		ids[i] = 1 + int64(i)*31_249 + int64(i%7)*1_117
+	}
+	return ids
+}
+
+func makeBenchRow(id int64) benchRow {
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	cents := id % 100_000
+	r := benchRow{
+		id: id, account: id % 100_000, qty: id % 1000, status: id % 5,
+		amount:    fmt.Sprintf("%d.%02d", cents/100, cents%100),
+		score:     float64(id) * 0.5,
+		name:      fmt.Sprintf("name-%d", id),
+		createdAt: base.Add(time.Duration(id)*time.Second + time.Duration(id%1_000_000)*time.Microsecond),
+		day:       base.AddDate(0, 0, int(id%1000)).Format("2006-01-02"),
+	}
+	r.created = r.createdAt.Format("2006-01-02 15:04:05.000000")
+	if id%10 != 0 {
+		note := strings.Repeat("n", 40+int(id%60))
+		r.note = &note
+	}
+	return r
+}
+
+// benchBinlogRows returns the benchmark rows as go-mysql's replication
+// package decodes them with capture's settings (ParseTime, UTC, decimals as
+// text).
+func benchBinlogRows() [][]any {
+	var rows [][]any
+	for _, id := range benchIDs() {
+		r := makeBenchRow(id)
+		var note any
+		if r.note != nil {
+			note = *r.note
+		}
+		rows = append(rows, []any{r.id, int32(r.account), int32(r.qty), r.amount, r.score, r.name, note,
+			int8(r.status), r.createdAt, r.day})
+	}
+	return rows
+}
+
+// benchTextRows returns the benchmark rows as the text protocol gives them:
+// go-mysql's RowData.ParseText of each row packet, as ExecuteSelectStreaming
+// hands them to its callback.
+func benchTextRows(tb testing.TB) [][]mysql.FieldValue {
+	tb.Helper()
+	var fields []*mysql.Field
+	for _, typ := range []byte{mysql.MYSQL_TYPE_LONGLONG, mysql.MYSQL_TYPE_LONG, mysql.MYSQL_TYPE_LONG,
+		mysql.MYSQL_TYPE_NEWDECIMAL, mysql.MYSQL_TYPE_DOUBLE, mysql.MYSQL_TYPE_VAR_STRING, mysql.MYSQL_TYPE_VAR_STRING,
+		mysql.MYSQL_TYPE_TINY, mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_DATE} {
+		fields = append(fields, &mysql.Field{Type: typ})
+	}
+	var rows [][]mysql.FieldValue
+	for _, id := range benchIDs() {
+		r := makeBenchRow(id)
+		var packet []byte
+		for _, s := range []string{strconv.FormatInt(r.id, 10), strconv.FormatInt(r.account, 10), strconv.FormatInt(r.qty, 10),
+			r.amount, strconv.FormatFloat(r.score, 'g', -1, 64), r.name} {
+			packet = append(packet, mysql.PutLengthEncodedString([]byte(s))...)
+		}
+		if r.note == nil {
+			packet = append(packet, 0xfb)
+		} else {
+			packet = append(packet, mysql.PutLengthEncodedString([]byte(*r.note))...)
+		}
+		for _, s := range []string{strconv.FormatInt(r.status, 10), r.created, r.day} {
+			packet = append(packet, mysql.PutLengthEncodedString([]byte(s))...)
+		}
+		row, err := mysql.RowData(packet).ParseText(fields, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 var benchSource = Source{Version: 42<<32 | 4211, Name: "syncline", DB: "shop", Table: "orders", ServerID: 1,
@@ -885,10 +993,13 @@ var benchSource = Source{Version: 42<<32 | 4211, Name: "syncline", DB: "shop", T
 // BenchmarkEncodeEnvelopeHamba is capture's path: the Value map of the row,
 // the source and envelope maps, and hamba's Marshal.
 func BenchmarkEncodeEnvelopeHamba(b *testing.B) {
-	tbl, row := benchTable()
+	tbl, rows := benchTable(b)
 	h := newHambaEnc(b, tbl)
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
+		row := rows[i%len(rows)]
+		i++
 		if _, err := h.envelope(nil, tbl.rowMap(row), benchSource, "c", 1764000000100); err != nil {
 			b.Fatal(err)
 		}
@@ -897,14 +1008,17 @@ func BenchmarkEncodeEnvelopeHamba(b *testing.B) {
 
 // BenchmarkEncodeEnvelopeFast is the Encoder's path into a reused buffer.
 func BenchmarkEncodeEnvelopeFast(b *testing.B) {
-	tbl, row := benchTable()
+	tbl, rows := benchTable(b)
 	enc, err := NewEncoder(tbl)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var buf []byte
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
+		row := rows[i%len(rows)]
+		i++
 		if buf, err = enc.AppendEnvelope(buf[:0], nil, row, benchSource, "c", 1764000000100); err != nil {
 			b.Fatal(err)
 		}
@@ -913,10 +1027,13 @@ func BenchmarkEncodeEnvelopeFast(b *testing.B) {
 
 // BenchmarkEncodeEventHamba adds the key, as capture encodes each event.
 func BenchmarkEncodeEventHamba(b *testing.B) {
-	tbl, row := benchTable()
+	tbl, rows := benchTable(b)
 	h := newHambaEnc(b, tbl)
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
+		row := rows[i%len(rows)]
+		i++
 		m := tbl.rowMap(row)
 		if _, err := h.key(m); err != nil {
 			b.Fatal(err)
@@ -929,14 +1046,17 @@ func BenchmarkEncodeEventHamba(b *testing.B) {
 
 // BenchmarkEncodeEventFast adds the key to BenchmarkEncodeEnvelopeFast.
 func BenchmarkEncodeEventFast(b *testing.B) {
-	tbl, row := benchTable()
+	tbl, rows := benchTable(b)
 	enc, err := NewEncoder(tbl)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var kbuf, vbuf []byte
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
+		row := rows[i%len(rows)]
+		i++
 		if kbuf, err = enc.AppendKey(kbuf[:0], row); err != nil {
 			b.Fatal(err)
 		}
@@ -946,31 +1066,41 @@ func BenchmarkEncodeEventFast(b *testing.B) {
 	}
 }
 
-// binlogBenchRow is benchTable's row as go-mysql decodes it.
-func binlogBenchRow() []any {
-	return []any{int64(1234567), int32(98765), int64(2), "someone@example.com", []byte("leave at the door, please"),
-		"1234.56", int16(3), 2.75, time.Date(2024, 2, 29, 13, 14, 15, 123456000, time.UTC),
-		time.Date(2024, 2, 29, 13, 14, 16, 0, time.UTC)}
-}
-
+// BenchmarkBinlogRow converts the bench table's binlog rows to maps.
 func BenchmarkBinlogRow(b *testing.B) {
-	tbl, _ := benchTable()
-	raw := binlogBenchRow()
+	tbl, rows := benchTableShape(), benchBinlogRows()
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		if _, err := tbl.BinlogRow(raw); err != nil {
+		if _, err := tbl.BinlogRow(rows[i%len(rows)]); err != nil {
 			b.Fatal(err)
 		}
+		i++
 	}
 }
 
+// BenchmarkBinlogValues is capture's conversion of a binlog row.
 func BenchmarkBinlogValues(b *testing.B) {
-	tbl, _ := benchTable()
-	raw := binlogBenchRow()
+	tbl, rows := benchTableShape(), benchBinlogRows()
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		if _, err := tbl.BinlogValues(raw); err != nil {
+		if _, err := tbl.BinlogValues(rows[i%len(rows)]); err != nil {
 			b.Fatal(err)
 		}
+		i++
+	}
+}
+
+// BenchmarkTextValues is the snapshot's conversion of a text-protocol row.
+func BenchmarkTextValues(b *testing.B) {
+	tbl, rows := benchTableShape(), benchTextRows(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := tbl.TextValues(rows[i%len(rows)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }
