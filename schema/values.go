@@ -212,16 +212,15 @@ func (t Type) binlogValue(v any) (any, error) {
 		}
 		return t.integer(bits, goUnsigned), nil
 	case k == Decimal:
-		s, ok := stringOf(v)
-		if !ok {
-			if st, isStringer := v.(fmt.Stringer); isStringer {
-				s, ok = st.String(), true
-			}
+		switch x := v.(type) {
+		case string:
+			return parseDecimal(x)
+		case []byte:
+			return parseDecimal(x)
+		case fmt.Stringer:
+			return parseDecimal(x.String())
 		}
-		if !ok {
-			return nil, unexpected(v)
-		}
-		return parseDecimal(s)
+		return nil, unexpected(v)
 	case k == Float:
 		switch x := v.(type) {
 		case float32:
@@ -381,7 +380,7 @@ func (t Type) textValue(f *mysql.FieldValue) (any, error) {
 		if f.Type != mysql.FieldValueTypeString {
 			return nil, unexpectedField(f)
 		}
-		return parseDecimal(string(raw))
+		return parseDecimal(raw)
 	case k == Float, k == Double:
 		var x float64
 		switch f.Type {
@@ -544,15 +543,6 @@ func bytesOf(v any) ([]byte, bool) {
 		return []byte(x), true
 	}
 	return nil, false
-}
-
-// parseDecimal parses a DECIMAL text exactly.
-func parseDecimal(s string) (*big.Rat, error) {
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
-	if !ok {
-		return nil, fmt.Errorf("bad decimal %q", s)
-	}
-	return r, nil
 }
 
 // bitBytes left-pads the big-endian bytes of a BIT value to ceil(n/8) bytes.
