@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -419,9 +418,9 @@ func (t Type) textValue(f *mysql.FieldValue) (any, error) {
 	case k.IsBinary():
 		return append([]byte{}, raw...), nil
 	case k == Date:
-		return parseDate(string(raw))
+		return parseDate(raw)
 	case k == DateTime:
-		return parseDateTime(string(raw))
+		return parseDateTime(raw)
 	case k == Timestamp:
 		return parseUnixTimestamp(string(raw))
 	case k == Time:
@@ -607,45 +606,70 @@ func stripSRID(b []byte) ([]byte, error) {
 }
 
 // parseYMD parses "YYYY-MM-DD".
-func parseYMD(s string) (y, m, d int, err error) {
+func parseYMD[T text](s T) (y, m, d int, err error) {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return 0, 0, 0, fmt.Errorf("bad date %q", s)
 	}
-	y, err1 := atoiDigits(s[0:4])
-	m, err2 := atoiDigits(s[5:7])
-	d, err3 := atoiDigits(s[8:10])
-	if err := errors.Join(err1, err2, err3); err != nil {
+	y, ok1 := atoiDigits(s[0:4])
+	m, ok2 := atoiDigits(s[5:7])
+	d, ok3 := atoiDigits(s[8:10])
+	if !ok1 || !ok2 || !ok3 {
 		return 0, 0, 0, fmt.Errorf("bad date %q", s)
 	}
 	return y, m, d, nil
 }
 
-func atoiDigits(s string) (int, error) {
+// atoiDigits parses a non-empty run of decimal digits.
+func atoiDigits[T text](s T) (int, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
 	n := 0
-	if s == "" {
-		return 0, errors.New("no digits")
-	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("bad digit %q", c)
+		if !isDigit(s[i]) {
+			return 0, false
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + int(s[i]-'0')
 	}
-	return n, nil
+	return n, true
 }
 
-// validDate reports whether y-m-d is a real calendar date.
+// daysInMonth is the length of each month of a common year.
+var daysInMonth = [13]int{1: 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// validDate reports whether y-m-d is a real date of the proleptic Gregorian
+// calendar (the one of package time).
 func validDate(y, m, d int) bool {
 	if m < 1 || m > 12 || d < 1 {
 		return false
 	}
-	return d <= time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		return d <= 29
+	}
+	return d <= daysInMonth[m]
+}
+
+// epochDays returns the day number of the valid date y-m-d: the days since
+// 1970-01-01 in the proleptic Gregorian calendar, as time.Date counts them.
+// It is days_from_civil of Howard Hinnant's date algorithms: years start in
+// March, so that the leap day is the last day of its year.
+func epochDays(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400                             // [0, 399]
+	doy := (153*((m+9)%12)+2)/5 + d - 1            // [0, 365], from March 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy         // [0, 146096]
+	return int64(era)*146097 + int64(doe) - 719468 // 1970-01-01 is day 719468 from 0000-03-01
 }
 
 // parseDate parses a DATE; zero dates and dates with a zero (or invalid)
 // month or day give ZeroDate().
-func parseDate(s string) (time.Time, error) {
+func parseDate[T text](s T) (time.Time, error) {
 	y, m, d, err := parseYMD(s)
 	if err != nil {
 		return time.Time{}, err
@@ -653,13 +677,13 @@ func parseDate(s string) (time.Time, error) {
 	if !validDate(y, m, d) {
 		return ZeroDate(), nil
 	}
-	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), nil
+	return time.Unix(epochDays(y, m, d)*secondsPerDay, 0).UTC(), nil
 }
 
 // parseDateTime parses "YYYY-MM-DD HH:MM:SS[.ffffff]" into microseconds of
 // the wall clock read as UTC; zero dates and dates with a zero (or invalid)
 // month or day give ZeroDateTime.
-func parseDateTime(s string) (int64, error) {
+func parseDateTime[T text](s T) (int64, error) {
 	if len(s) < 19 || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
 		return 0, fmt.Errorf("bad datetime %q", s)
 	}
@@ -667,42 +691,51 @@ func parseDateTime(s string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bad datetime %q", s)
 	}
-	hh, err1 := atoiDigits(s[11:13])
-	mi, err2 := atoiDigits(s[14:16])
-	ss, err3 := atoiDigits(s[17:19])
-	frac, err4 := parseFraction(s[19:])
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	hh, ok1 := atoiDigits(s[11:13])
+	mi, ok2 := atoiDigits(s[14:16])
+	ss, ok3 := atoiDigits(s[17:19])
+	frac, ok4 := parseFraction(s[19:])
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return 0, fmt.Errorf("bad datetime %q", s)
 	}
 	if !validDate(y, mo, d) {
 		return ZeroDateTime, nil
 	}
-	return time.Date(y, time.Month(mo), d, hh, mi, ss, 0, time.UTC).UnixMicro() + frac, nil
+	secs := epochDays(y, mo, d)*secondsPerDay + int64(hh*3600+mi*60+ss)
+	return secs*1_000_000 + frac, nil
 }
 
 // parseFraction parses "" or ".f" .. ".ffffff" into microseconds.
-func parseFraction(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
+func parseFraction[T text](s T) (int64, bool) {
+	if len(s) == 0 {
+		return 0, true
 	}
-	if s[0] != '.' || len(s) < 2 || len(s) > 7 {
-		return 0, fmt.Errorf("bad fraction %q", s)
+	if s[0] != '.' {
+		return 0, false
 	}
-	n, err := atoiDigits(s[1:])
-	if err != nil {
-		return 0, err
+	return parseMicros(s[1:])
+}
+
+// parseMicros parses the 1 to 6 digits of a fraction of a second into
+// microseconds.
+func parseMicros[T text](digits T) (int64, bool) {
+	if len(digits) > 6 {
+		return 0, false
 	}
-	for i := len(s) - 1; i < 6; i++ {
+	n, ok := atoiDigits(digits)
+	if !ok {
+		return 0, false
+	}
+	for i := len(digits); i < 6; i++ {
 		n *= 10
 	}
-	return int64(n), nil
+	return int64(n), true
 }
 
 // wallMicros returns the microseconds of t's wall clock read as UTC.
 func wallMicros(t time.Time) int64 {
-	y, mo, d := t.Date()
-	hh, mi, ss := t.Clock()
-	return time.Date(y, mo, d, hh, mi, ss, 0, time.UTC).UnixMicro() + int64(t.Nanosecond()/1000)
+	_, offset := t.Zone()
+	return t.UnixMicro() + int64(offset)*1_000_000
 }
 
 // timestampFromMicros turns the micros of a TIMESTAMP string (read in UTC)
@@ -724,7 +757,8 @@ func parseUnixTimestamp(s string) (time.Time, error) {
 	}
 	var micros int64
 	if frac != "" {
-		if micros, err = parseFraction("." + frac); err != nil {
+		var ok bool
+		if micros, ok = parseMicros(frac); !ok {
 			return time.Time{}, fmt.Errorf("bad unix timestamp %q", s)
 		}
 	}
@@ -743,15 +777,14 @@ func parseTime(s string) (int64, error) {
 	if len(parts) != 3 || len(parts[1]) != 2 || len(parts[2]) != 2 {
 		return 0, fmt.Errorf("bad time %q", s)
 	}
-	h, err1 := atoiDigits(parts[0])
-	m, err2 := atoiDigits(parts[1])
-	sec, err3 := atoiDigits(parts[2])
-	var f int64
-	var err4 error
+	h, ok1 := atoiDigits(parts[0])
+	m, ok2 := atoiDigits(parts[1])
+	sec, ok3 := atoiDigits(parts[2])
+	f, ok4 := int64(0), true
 	if frac != "" {
-		f, err4 = parseFraction("." + frac)
+		f, ok4 = parseMicros(frac)
 	}
-	if err := errors.Join(err1, err2, err3, err4); err != nil || m > 59 || sec > 59 {
+	if !ok1 || !ok2 || !ok3 || !ok4 || m > 59 || sec > 59 {
 		return 0, fmt.Errorf("bad time %q", s)
 	}
 	micros := (int64(h)*3600+int64(m)*60+int64(sec))*1_000_000 + f
