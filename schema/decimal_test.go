@@ -211,3 +211,42 @@ func TestEncodeParsedDecimals(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendDecimal encodes the bench table's amounts, DECIMAL(12,2).
+func BenchmarkAppendDecimal(b *testing.B) {
+	c := colEncOf(Type{Kind: Decimal, Precision: 12, Scale: 2})
+	var vals []*big.Rat
+	for _, id := range benchIDs() {
+		r, err := parseDecimal(makeBenchRow(id).amount)
+		if err != nil {
+			b.Fatal(err)
+		}
+		vals = append(vals, r)
+	}
+	var buf []byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		var err error
+		if buf, err = appendDecimal(buf[:0], vals[i%len(vals)], &c); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkParseDecimal parses the bench table's amounts.
+func BenchmarkParseDecimal(b *testing.B) {
+	var texts []string
+	for _, id := range benchIDs() {
+		texts = append(texts, makeBenchRow(id).amount)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := parseDecimal(texts[i%len(texts)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
