@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/syncline/syncline/schema"
 )
@@ -202,127 +205,201 @@ func parseType(full string) chType {
 	return ct
 }
 
+// lowCardinality reports whether the column is LowCardinality.
+func (ct chType) lowCardinality() bool { return strings.Contains(ct.full, "LowCardinality(") }
+
 const secondsPerDay = 24 * 60 * 60
 
 // convert turns a change value (apply.Change's Go types) of a source
 // column of type src into the value the driver appends to a column of
-// type ct. It never lets a value change on the way: one that ct cannot hold
-// exactly is an error wrapping errBadValue.
+// type ct: the conversion of a batch's column values (newValues), for one
+// value.
+// It never lets a value change on the way: one that ct cannot hold exactly
+// is an error wrapping errBadValue.
 func convert(v any, src schema.Type, ct chType) (any, error) {
-	if v == nil {
-		if ct.nullable {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("%w: NULL for the non-Nullable %s column", errBadValue, ct.full)
+	c := newValues(src, ct, nil, 1)
+	if err := c.add(v); err != nil {
+		return nil, err
 	}
-	if b, ok := v.(bool); ok { // not a Change type; decoders of Avro booleans give it
-		if ct.family == "Bool" {
-			return b, nil
-		}
-		v = int32(0)
-		if b {
-			v = int32(1)
-		}
-	}
-	switch ct.family {
-	case "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64":
-		if t, ok := v.(time.Time); ok {
-			return timeAsInteger(t, ct)
-		}
-		return integer(v, ct)
-	case "Bool":
-		n, err := integer(v, chType{family: "Int64", full: ct.full})
-		if err != nil {
-			return nil, err
-		}
-		if x := n.(int64); x == 0 || x == 1 {
-			return x == 1, nil
-		}
-		return nil, fmt.Errorf("%w: %v for a %s column", errBadValue, v, ct.full)
-	case "Float32", "Float64":
-		return float(v, ct)
-	case "Decimal":
-		return decimal(v, ct)
-	case "String", "FixedString":
-		s, err := text(v, src)
-		if err != nil {
-			return nil, err
-		}
-		if ct.family == "FixedString" {
-			n := 0
-			switch x := s.(type) {
-			case string:
-				n = len(x)
-			case []byte:
-				n = len(x)
-			}
-			if n > ct.length {
-				return nil, fmt.Errorf("%w: %d bytes for a %s column", errBadValue, n, ct.full)
-			}
-		}
-		return s, nil
-	case "Date", "Date32", "DateTime", "DateTime64":
-		t, ok := v.(time.Time)
-		if !ok {
-			return nil, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
-		}
-		return dateTime(t, src, ct)
-	}
-	// Other types (a user's table): the driver converts or refuses.
-	return v, nil
+	return c.value(0), nil
 }
 
-// integer converts integers, exact decimals and BIT bytes to the Go type of
-// an integer column, refusing values out of its range.
-func integer(v any, ct chType) (any, error) {
-	var n big.Int
-	switch x := v.(type) {
-	case int32:
-		n.SetInt64(int64(x))
-	case int64:
-		n.SetInt64(x)
-	case *big.Rat:
-		if !x.IsInt() {
-			return nil, fmt.Errorf("%w: %s is not an integer, for a %s column", errBadValue, x.RatString(), ct.full)
-		}
-		n.Set(x.Num())
-	case []byte: // BIT, big-endian
-		if len(x) > 8 {
-			return nil, fmt.Errorf("%w: bit value of %d bytes for a %s column", errBadValue, len(x), ct.full)
-		}
-		n.SetBytes(x)
-	default:
-		return nil, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
-	}
-	bits := map[string]uint{"Int8": 8, "Int16": 16, "Int32": 32, "Int64": 64, "UInt8": 8, "UInt16": 16, "UInt32": 32, "UInt64": 64}[ct.family]
-	unsigned := strings.HasPrefix(ct.family, "U")
-	var lo, hi big.Int
-	if unsigned {
-		hi.Lsh(big.NewInt(1), bits).Sub(&hi, big.NewInt(1))
-	} else {
-		hi.Lsh(big.NewInt(1), bits-1).Sub(&hi, big.NewInt(1))
-		lo.Neg(new(big.Int).Lsh(big.NewInt(1), bits-1))
-	}
-	if n.Cmp(&lo) < 0 || n.Cmp(&hi) > 0 {
-		return nil, fmt.Errorf("%w: %s is out of the range of a %s column", errBadValue, n.String(), ct.full)
-	}
+// newValues returns the values of a batch's column: they convert values of
+// a source column of type src for a target column of type ct, with room
+// for capacity rows; the conversion is chosen here, once per column. scanType
+// is the driver's type for ct, whose zero value is the default of types
+// the sink does not map itself (nil: their default is nil).
+func newValues(src schema.Type, ct chType, scanType reflect.Type, capacity int) colValues {
 	switch ct.family {
 	case "Int8":
-		return int8(n.Int64()), nil
+		return newTyped(ct, signedConv[int8](ct, math.MinInt8, math.MaxInt8), 0, capacity)
 	case "Int16":
-		return int16(n.Int64()), nil
+		return newTyped(ct, signedConv[int16](ct, math.MinInt16, math.MaxInt16), 0, capacity)
 	case "Int32":
-		return int32(n.Int64()), nil
+		return newTyped(ct, signedConv[int32](ct, math.MinInt32, math.MaxInt32), 0, capacity)
 	case "Int64":
-		return n.Int64(), nil
+		return newTyped(ct, signedConv[int64](ct, math.MinInt64, math.MaxInt64), 0, capacity)
 	case "UInt8":
-		return uint8(n.Uint64()), nil
+		return newTyped(ct, unsignedConv[uint8](ct, math.MaxUint8), 0, capacity)
 	case "UInt16":
-		return uint16(n.Uint64()), nil
+		return newTyped(ct, unsignedConv[uint16](ct, math.MaxUint16), 0, capacity)
 	case "UInt32":
-		return uint32(n.Uint64()), nil
+		return newTyped(ct, unsignedConv[uint32](ct, math.MaxUint32), 0, capacity)
+	case "UInt64":
+		return newTyped(ct, unsignedConv[uint64](ct, math.MaxUint64), 0, capacity)
+	case "Float32":
+		return newTyped(ct, float32Conv(ct), 0, capacity)
+	case "Float64":
+		return newTyped(ct, float64Conv(ct), 0, capacity)
+	case "Decimal":
+		return newTyped(ct, decimalConv(ct), decimal.Decimal{}, capacity)
+	case "String":
+		if holdsBytes(src) {
+			// Appended value by value, so that bytes are not copied.
+			return newAny(ct, func(v any) (any, error) { return text(v, src) }, zeroValue(ct, scanType), capacity)
+		}
+		return newTyped(ct, stringConv(src), "", capacity)
+	case "FixedString":
+		return newAny(ct, fixedStringConv(src, ct), zeroValue(ct, scanType), capacity)
+	case "Date", "Date32", "DateTime", "DateTime64":
+		return newTyped(ct, timeConv(src, ct), time.Unix(0, 0).UTC(), capacity)
+	case "Bool":
+		return newAny(ct, boolConv(ct), zeroValue(ct, scanType), capacity)
 	}
-	return n.Uint64(), nil
+	// Other types (a user's table): the driver converts or refuses.
+	return newAny(ct, func(v any) (any, error) { return v, nil }, zeroValue(ct, scanType), capacity)
+}
+
+// holdsBytes reports whether the values of a source column are []byte.
+func holdsBytes(src schema.Type) bool {
+	return src.Kind.IsBinary() || src.Kind.IsGeometry() || src.Kind == schema.Bit
+}
+
+// signedConv converts integers, exact decimals, BIT bytes and, into Int32
+// and Int64, times (timeAsInteger) to a signed integer column of the range
+// lo to hi, refusing values out of it.
+func signedConv[T int8 | int16 | int32 | int64](ct chType, lo, hi int64) func(any) (T, error) {
+	return func(v any) (T, error) {
+		switch x := v.(type) {
+		case int32:
+			if n := int64(x); n >= lo && n <= hi {
+				return T(n), nil
+			}
+		case int64:
+			if x >= lo && x <= hi {
+				return T(x), nil
+			}
+		case time.Time:
+			n, err := timeAsInteger(x, ct)
+			return T(n), err
+		}
+		n, u, large, err := integerOf(v, ct)
+		switch {
+		case err != nil:
+			return 0, err
+		case large:
+			return 0, errRange(strconv.FormatUint(u, 10), ct)
+		case n < lo || n > hi:
+			return 0, errRange(strconv.FormatInt(n, 10), ct)
+		}
+		return T(n), nil
+	}
+}
+
+// unsignedConv converts integers, exact decimals and BIT bytes to an
+// unsigned integer column of the range 0 to hi, refusing values out of
+// it.
+func unsignedConv[T uint8 | uint16 | uint32 | uint64](ct chType, hi uint64) func(any) (T, error) {
+	return func(v any) (T, error) {
+		switch x := v.(type) {
+		case int32:
+			if x >= 0 && uint64(x) <= hi {
+				return T(x), nil
+			}
+		case int64:
+			if x >= 0 && uint64(x) <= hi {
+				return T(x), nil
+			}
+		case time.Time:
+			_, err := timeAsInteger(x, ct)
+			return 0, err
+		}
+		n, u, large, err := integerOf(v, ct)
+		switch {
+		case err != nil:
+			return 0, err
+		case large && u > hi:
+			return 0, errRange(strconv.FormatUint(u, 10), ct)
+		case large:
+			return T(u), nil
+		case n < 0 || uint64(n) > hi:
+			return 0, errRange(strconv.FormatInt(n, 10), ct)
+		}
+		return T(n), nil
+	}
+}
+
+// integerOf returns the integer of a change value (int32, int64, an
+// integral *big.Rat, BIT bytes): as n when it fits an int64, else as u,
+// with large set, when it fits a uint64. A value beyond both is out of the
+// range of every integer column: an error for ct.
+func integerOf(v any, ct chType) (n int64, u uint64, large bool, err error) {
+	switch x := v.(type) {
+	case int32:
+		return int64(x), 0, false, nil
+	case int64:
+		return x, 0, false, nil
+	case *big.Rat:
+		if !x.IsInt() {
+			return 0, 0, false, fmt.Errorf("%w: %s is not an integer, for a %s column", errBadValue, x.RatString(), ct.full)
+		}
+		switch num := x.Num(); {
+		case num.IsInt64():
+			return num.Int64(), 0, false, nil
+		case num.IsUint64():
+			return 0, num.Uint64(), true, nil
+		default:
+			return 0, 0, false, errRange(num.String(), ct)
+		}
+	case []byte: // BIT, big-endian
+		if len(x) > 8 {
+			return 0, 0, false, fmt.Errorf("%w: bit value of %d bytes for a %s column", errBadValue, len(x), ct.full)
+		}
+		for _, b := range x {
+			u = u<<8 | uint64(b)
+		}
+		if u > math.MaxInt64 {
+			return 0, u, true, nil
+		}
+		return int64(u), 0, false, nil
+	}
+	return 0, 0, false, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
+}
+
+// errRange is the error for an integer (in decimal digits) out of the
+// range of an integer column.
+func errRange(digits string, ct chType) error {
+	return fmt.Errorf("%w: %s is out of the range of a %s column", errBadValue, digits, ct.full)
+}
+
+// boolConv converts bools, and the integers 0 and 1, to a Bool column.
+func boolConv(ct chType) func(any) (any, error) {
+	return func(v any) (any, error) {
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+		n, u, large, err := integerOf(v, ct)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case large:
+			return nil, errRange(strconv.FormatUint(u, 10), ct)
+		case n == 0 || n == 1:
+			return n == 1, nil
+		}
+		return nil, fmt.Errorf("%w: %v for a %s column", errBadValue, v, ct.full)
+	}
 }
 
 // timeAsInteger is the integer form of dates and times on servers without
@@ -331,90 +408,194 @@ func integer(v any, ct chType) (any, error) {
 // clock read as UTC, TIMESTAMP). The zero-date sentinels become the
 // integers docs/events.md gives them: math.MinInt32 days, math.MinInt64
 // microseconds.
-func timeAsInteger(t time.Time, ct chType) (any, error) {
+func timeAsInteger(t time.Time, ct chType) (int64, error) {
 	zero := schema.IsZeroDate(t)
 	switch ct.family {
 	case "Int32":
 		if zero {
-			return int32(math.MinInt32), nil
+			return math.MinInt32, nil
 		}
 		secs := t.Unix()
 		if secs%secondsPerDay != 0 || t.Nanosecond() != 0 {
-			return nil, fmt.Errorf("%w: %s is not a date, for a %s column", errBadValue, t.Format(time.RFC3339Nano), ct.full)
+			return 0, fmt.Errorf("%w: %s is not a date, for a %s column", errBadValue, t.Format(time.RFC3339Nano), ct.full)
 		}
 		days := secs / secondsPerDay
 		if days < math.MinInt32 || days > math.MaxInt32 {
-			return nil, fmt.Errorf("%w: %s is out of the range of a %s column", errBadValue, t.Format(time.RFC3339), ct.full)
+			return 0, fmt.Errorf("%w: %s is out of the range of a %s column", errBadValue, t.Format(time.RFC3339), ct.full)
 		}
-		return int32(days), nil
+		return days, nil
 	case "Int64":
 		if zero {
-			return int64(math.MinInt64), nil
+			return math.MinInt64, nil
 		}
 		if t.Nanosecond()%1000 != 0 {
-			return nil, fmt.Errorf("%w: %s has digits beyond microseconds, for a %s column", errBadValue, t.Format(time.RFC3339Nano), ct.full)
+			return 0, fmt.Errorf("%w: %s has digits beyond microseconds, for a %s column", errBadValue, t.Format(time.RFC3339Nano), ct.full)
 		}
 		return t.UnixMicro(), nil
 	}
-	return nil, fmt.Errorf("%w: a time for a %s column", errBadValue, ct.full)
+	return 0, fmt.Errorf("%w: a time for a %s column", errBadValue, ct.full)
 }
 
-// float converts floats, and integers a float holds exactly.
-func float(v any, ct chType) (any, error) {
-	var f float64
-	switch x := v.(type) {
-	case float32:
-		if ct.family == "Float32" {
+// float64Conv converts floats, and integers a float64 holds exactly.
+func float64Conv(ct chType) func(any) (float64, error) {
+	return func(v any) (float64, error) { return floatOf(v, ct) }
+}
+
+// float32Conv converts float32 values, and floats and integers a float32
+// holds exactly.
+func float32Conv(ct chType) func(any) (float32, error) {
+	return func(v any) (float32, error) {
+		if x, ok := v.(float32); ok {
 			return x, nil
 		}
-		return float64(x), nil
-	case float64:
-		f = x
-	case int32:
-		f = float64(x)
-	case int64:
-		f = float64(x)
-		if int64(f) != x || x == math.MaxInt64 {
-			return nil, fmt.Errorf("%w: %d is not exact in a %s column", errBadValue, x, ct.full)
+		f, err := floatOf(v, ct)
+		if err != nil {
+			return 0, err
 		}
-	default:
-		return nil, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
+		if f32 := float32(f); float64(f32) == f || math.IsNaN(f) {
+			return f32, nil
+		}
+		return 0, fmt.Errorf("%w: %v is not exact in a %s column", errBadValue, f, ct.full)
 	}
-	if ct.family == "Float64" {
+}
+
+// floatOf returns the float64 of a float or of an integer it holds
+// exactly.
+func floatOf(v any, ct chType) (float64, error) {
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case int32:
+		return float64(x), nil
+	case int64:
+		f := float64(x)
+		if int64(f) != x || x == math.MaxInt64 {
+			return 0, fmt.Errorf("%w: %d is not exact in a %s column", errBadValue, x, ct.full)
+		}
 		return f, nil
 	}
-	if f32 := float32(f); float64(f32) == f || math.IsNaN(f) {
-		return f32, nil
-	}
-	return nil, fmt.Errorf("%w: %v is not exact in a %s column", errBadValue, f, ct.full)
+	return 0, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
 }
 
-// decimal converts an exact value to the decimal text the driver parses,
-// refusing a value with more fractional digits than the scale or more
-// digits than the precision.
-func decimal(v any, ct chType) (any, error) {
-	var r *big.Rat
-	switch x := v.(type) {
-	case *big.Rat:
-		r = x
-	case int32:
-		r = new(big.Rat).SetInt64(int64(x))
-	case int64:
-		r = new(big.Rat).SetInt64(x)
-	default:
-		return nil, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
+// pow10s are the powers of ten a uint64 holds, 10^0 to 10^19.
+var pow10s = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
 	}
-	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(ct.scale)))
-	if !scaled.IsInt() {
-		return nil, fmt.Errorf("%w: %s has more than %d fractional digits, for a %s column", errBadValue, r.FloatString(ratScale(r)), ct.scale, ct.full)
+	return p
+}()
+
+// bigPow10s are 10^0 to 10^76, the powers of ten of Decimal scales and
+// precisions; read only.
+var bigPow10s = func() (p [77]*big.Int) {
+	ten := big.NewInt(10)
+	p[0] = big.NewInt(1)
+	for i := 1; i < len(p); i++ {
+		p[i] = new(big.Int).Mul(p[i-1], ten)
 	}
-	if new(big.Int).Abs(scaled.Num()).Cmp(pow10(ct.precision)) >= 0 {
-		return nil, fmt.Errorf("%w: %s has more than %d digits, for a %s column", errBadValue, r.FloatString(ct.scale), ct.precision, ct.full)
+	return p
+}()
+
+// pow10 returns 10^n, which the caller must not modify.
+func pow10(n int) *big.Int {
+	if n >= 0 && n < len(bigPow10s) {
+		return bigPow10s[n]
 	}
-	return r.FloatString(ct.scale), nil
+	return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
 }
 
-func pow10(n int) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil) }
+// decimalConv converts exact values (*big.Rat, int32, int64) to a Decimal
+// column: the value times 10^scale, which must be an integer of at most
+// precision digits, as the decimal.Decimal of that integer and exponent
+// -scale, which the driver appends without parsing text. A value with more
+// fractional digits than the scale or more digits than the precision is
+// refused.
+func decimalConv(ct chType) func(any) (decimal.Decimal, error) {
+	exp := -int32(ct.scale)
+	return func(v any) (decimal.Decimal, error) {
+		var r *big.Rat
+		switch x := v.(type) {
+		case *big.Rat:
+			if n, ok := scaledRat(x, ct); ok {
+				return decimal.New(n, exp), nil
+			}
+			r = x
+		case int32:
+			if n, ok := scaled(int64(x), 1, ct); ok {
+				return decimal.New(n, exp), nil
+			}
+			r = new(big.Rat).SetInt64(int64(x))
+		case int64:
+			if n, ok := scaled(x, 1, ct); ok {
+				return decimal.New(n, exp), nil
+			}
+			r = new(big.Rat).SetInt64(x)
+		default:
+			return decimal.Decimal{}, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
+		}
+		return exactDecimal(r, ct)
+	}
+}
+
+// scaledRat is scaled for a *big.Rat whose numerator fits an int64 and
+// denominator a uint64.
+func scaledRat(r *big.Rat, ct chType) (int64, bool) {
+	num := r.Num()
+	if !num.IsInt64() {
+		return 0, false
+	}
+	if r.IsInt() { // Denom would allocate the 1 of an integer
+		return scaled(num.Int64(), 1, ct)
+	}
+	den := r.Denom()
+	if !den.IsUint64() {
+		return 0, false
+	}
+	return scaled(num.Int64(), den.Uint64(), ct)
+}
+
+// scaled returns num/den times 10^scale of ct in int64 arithmetic, when it
+// is an integer (den divides 10^scale) that an int64 holds and that has at
+// most ct's precision digits. Otherwise ok is false: the value needs
+// exactDecimal, which also words the errors.
+func scaled(num int64, den uint64, ct chType) (n int64, ok bool) {
+	if ct.scale < 0 || ct.scale >= len(pow10s) || den == 0 || pow10s[ct.scale]%den != 0 {
+		return 0, false
+	}
+	mag := uint64(num)
+	if num < 0 {
+		mag = -mag
+	}
+	hi, lo := bits.Mul64(mag, pow10s[ct.scale]/den)
+	if hi != 0 || lo > math.MaxInt64 {
+		return 0, false
+	}
+	if ct.precision < len(pow10s) && lo >= pow10s[ct.precision] {
+		return 0, false
+	}
+	if num < 0 {
+		return -int64(lo), true
+	}
+	return int64(lo), true
+}
+
+// exactDecimal is decimalConv's conversion in math/big, for any exact
+// value: r is numerator/denominator in lowest terms, so r times 10^scale is
+// an integer exactly when the denominator divides 10^scale.
+func exactDecimal(r *big.Rat, ct chType) (decimal.Decimal, error) {
+	q, m := new(big.Int).QuoRem(pow10(ct.scale), r.Denom(), new(big.Int))
+	if m.Sign() != 0 {
+		return decimal.Decimal{}, fmt.Errorf("%w: %s has more than %d fractional digits, for a %s column", errBadValue, r.FloatString(ratScale(r)), ct.scale, ct.full)
+	}
+	q.Mul(q, r.Num())
+	if new(big.Int).Abs(q).Cmp(pow10(ct.precision)) >= 0 {
+		return decimal.Decimal{}, fmt.Errorf("%w: %s has more than %d digits, for a %s column", errBadValue, r.FloatString(ct.scale), ct.precision, ct.full)
+	}
+	return decimal.NewFromBigInt(q, -int32(ct.scale)), nil
+}
 
 // ratScale returns the number of decimal digits of an exact decimal
 // fraction (its denominator divides a power of ten); at most 1000.
@@ -429,6 +610,45 @@ func ratScale(r *big.Rat) int {
 		num.Mul(num, ten)
 	}
 	return 1000
+}
+
+// stringConv converts values to the text of a String column (text).
+func stringConv(src schema.Type) func(any) (string, error) {
+	return func(v any) (string, error) {
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		x, err := text(v, src)
+		if err != nil {
+			return "", err
+		}
+		if b, ok := x.([]byte); ok {
+			return string(b), nil
+		}
+		return x.(string), nil
+	}
+}
+
+// fixedStringConv converts values to the text of a FixedString column,
+// refusing one longer than the column.
+func fixedStringConv(src schema.Type, ct chType) func(any) (any, error) {
+	return func(v any) (any, error) {
+		s, err := text(v, src)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		switch x := s.(type) {
+		case string:
+			n = len(x)
+		case []byte:
+			n = len(x)
+		}
+		if n > ct.length {
+			return nil, fmt.Errorf("%w: %d bytes for a %s column", errBadValue, n, ct.full)
+		}
+		return s, nil
+	}
 }
 
 // text is the String form of a value: strings and bytes as they are,
@@ -471,18 +691,12 @@ func text(v any, src schema.Type) (any, error) {
 	return nil, fmt.Errorf("%w: unexpected %T for a String column", errBadValue, v)
 }
 
-// dateTime checks a time against the range and precision of a ClickHouse
-// date or time column. A zero TIMESTAMP becomes 1970-01-01 00:00:00 UTC,
-// which no TIMESTAMP can be (MySQL's range starts a second later); a zero
-// DATE or DATETIME has no such value and is refused.
-func dateTime(t time.Time, src schema.Type, ct chType) (any, error) {
-	if schema.IsZeroDate(t) {
-		if src.Kind == schema.Timestamp && (ct.family == "DateTime" || ct.family == "DateTime64") {
-			return time.Unix(0, 0).UTC(), nil
-		}
-		return nil, fmt.Errorf("%w: a zero date (0000-00-00) for a %s column, which has no value for it; store dates as integers (docs/targets.md, ClickHouse)", errBadValue, ct.full)
-	}
-	t = t.UTC()
+// timeConv checks times against the range and precision of a ClickHouse
+// date or time column, whose bounds it computes once. A zero TIMESTAMP
+// becomes 1970-01-01 00:00:00 UTC, which no TIMESTAMP can be (MySQL's
+// range starts a second later); a zero DATE or DATETIME has no such value
+// and is refused.
+func timeConv(src schema.Type, ct chType) func(any) (time.Time, error) {
 	// The range of the type: from lo to before end. Date is UInt16 days,
 	// DateTime UInt32 seconds; Date32 and DateTime64 cover 1900 to 2299
 	// from 22.8 on (earlier servers get the integer forms).
@@ -495,21 +709,36 @@ func dateTime(t time.Time, src schema.Type, ct chType) (any, error) {
 	case "Date32", "DateTime64":
 		lo = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	if t.Before(lo) || !t.Before(end) {
-		return nil, fmt.Errorf("%w: %s is out of the range of a %s column (%s to %s); store dates as integers (docs/targets.md, ClickHouse)",
-			errBadValue, t.Format("2006-01-02 15:04:05.999999"), ct.full, lo.Format("2006-01-02"), end.Add(-time.Nanosecond).Format("2006-01-02"))
+	// The nanoseconds of the column's unit.
+	unit := int(time.Second)
+	if ct.family == "DateTime64" {
+		unit = int(math.Pow10(9 - min(max(ct.precision, 0), 9)))
 	}
-	exact := t.Nanosecond() == 0
-	switch ct.family {
-	case "Date", "Date32":
-		exact = exact && t.Unix()%secondsPerDay == 0
-	case "DateTime64":
-		exact = t.Nanosecond()%int(math.Pow10(9-min(max(ct.precision, 0), 9))) == 0
+	return func(v any) (time.Time, error) {
+		t, ok := v.(time.Time)
+		if !ok {
+			return time.Time{}, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
+		}
+		if schema.IsZeroDate(t) {
+			if src.Kind == schema.Timestamp && (ct.family == "DateTime" || ct.family == "DateTime64") {
+				return time.Unix(0, 0).UTC(), nil
+			}
+			return time.Time{}, fmt.Errorf("%w: a zero date (0000-00-00) for a %s column, which has no value for it; store dates as integers (docs/targets.md, ClickHouse)", errBadValue, ct.full)
+		}
+		t = t.UTC()
+		if t.Before(lo) || !t.Before(end) {
+			return time.Time{}, fmt.Errorf("%w: %s is out of the range of a %s column (%s to %s); store dates as integers (docs/targets.md, ClickHouse)",
+				errBadValue, t.Format("2006-01-02 15:04:05.999999"), ct.full, lo.Format("2006-01-02"), end.Add(-time.Nanosecond).Format("2006-01-02"))
+		}
+		exact := t.Nanosecond()%unit == 0
+		if ct.family == "Date" || ct.family == "Date32" {
+			exact = exact && t.Unix()%secondsPerDay == 0
+		}
+		if !exact {
+			return time.Time{}, fmt.Errorf("%w: %s is more precise than a %s column", errBadValue, t.Format(time.RFC3339Nano), ct.full)
+		}
+		return t, nil
 	}
-	if !exact {
-		return nil, fmt.Errorf("%w: %s is more precise than a %s column", errBadValue, t.Format(time.RFC3339Nano), ct.full)
-	}
-	return t, nil
 }
 
 // zeroValue is what a column gets where a row has no value: NULL when it
@@ -540,7 +769,7 @@ func zeroValue(ct chType, scanType reflect.Type) any {
 	case "Float64":
 		return float64(0)
 	case "Decimal":
-		return "0"
+		return decimal.Decimal{}
 	case "String", "FixedString":
 		return ""
 	case "Bool":

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/schema"
 )
@@ -254,6 +256,14 @@ func TestConvert(t *testing.T) {
 		if gt, ok := got.(time.Time); ok {
 			if wt, ok := c.want.(time.Time); !ok || !gt.Equal(wt) {
 				t.Errorf("%s %v into %s: %v, want %v", c.src, c.v, c.typ, got, c.want)
+			}
+			continue
+		}
+		// A Decimal is the unscaled integer with exponent -scale: its text
+		// at that exponent is the value with exactly the column's scale.
+		if gd, ok := got.(decimal.Decimal); ok {
+			if gd.StringFixed(-gd.Exponent()) != c.want {
+				t.Errorf("%s %v into %s: %s (exponent %d), want %v", c.src, c.v, c.typ, gd.StringFixed(-gd.Exponent()), gd.Exponent(), c.want)
 			}
 			continue
 		}

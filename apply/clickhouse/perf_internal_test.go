@@ -1,4 +1,4 @@
-package clickhouse_test
+package clickhouse
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/apply"
-	"github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
@@ -52,6 +51,27 @@ func perfRow(id int64) map[string]any {
 	}
 }
 
+// perfSink returns a sink on testenv's server, and the bench's table,
+// prepared.
+func perfSink(b *testing.B) (*Sink, schema.Table) {
+	ch := testenv.ClickHouse(b)
+	db := ch.NewDatabase(b)
+	ep, err := endpoint.Parse(ch.URL(""))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(ep, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	tab := perfTable(b, db)
+	if err := s.Prepare(context.Background(), tab, apply.PrepareOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	return s, tab
+}
+
 // perfChanges is one batch of the bench's mix: per 10 changes 8 upserts
 // and 2 deletes.
 func perfChanges() []apply.Change {
@@ -71,24 +91,10 @@ func perfChanges() []apply.Change {
 // sink alone (no Kafka), on testenv's server. Compare with
 // BenchmarkInsertBaseline:
 //
-//	go test ./apply/clickhouse/ -run '^$' -bench 'Write|InsertBaseline' -benchmem -count 5
+//	go test ./apply/clickhouse/ -run '^$' -bench . -benchmem -count 5
 func BenchmarkWrite(b *testing.B) {
-	ch := testenv.ClickHouse(b)
-	db := ch.NewDatabase(b)
-	ep, err := endpoint.Parse(ch.URL(""))
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := clickhouse.New(ep, clickhouse.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s, tab := perfSink(b)
 	ctx := context.Background()
-	tab := perfTable(b, db)
-	if err := s.Prepare(ctx, tab, apply.PrepareOptions{}); err != nil {
-		b.Fatal(err)
-	}
 	changes := perfChanges()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -105,21 +111,10 @@ func BenchmarkWrite(b *testing.B) {
 // row in the Go types of the columns apply creates on the server (decimals
 // as text), into a copy of the sink's table.
 func BenchmarkInsertBaseline(b *testing.B) {
-	ch := testenv.ClickHouse(b)
-	db := ch.NewDatabase(b)
-	conn := ch.Conn(b)
-	ep, err := endpoint.Parse(ch.URL(""))
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := clickhouse.New(ep, clickhouse.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, tab := perfSink(b)
+	db := tab.Database
 	ctx := context.Background()
-	tab := perfTable(b, db)
-	err = s.Prepare(ctx, tab, apply.PrepareOptions{})
-	_ = s.Close()
+	conn, _, err := s.open(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -164,4 +159,43 @@ func BenchmarkInsertBaseline(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(changes))/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkAppendBatch is Write's own work on a batch of BenchmarkWrite:
+// converting the values and appending them to the driver's block, which
+// is then not sent.
+func BenchmarkAppendBatch(b *testing.B) {
+	s, tab := perfSink(b)
+	ctx := context.Background()
+	changes := perfChanges()
+	conn, _, err := s.open(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &tableWrite{s: s, t: tab, name: tab.Name, keyIdx: []int{0}, isKey: make([]bool, len(tab.Columns))}
+	w.isKey[0] = true
+	if err := w.readMeta(ctx, conn); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		batch, err := conn.PrepareBatch(ctx, insertSQL(tab))
+		if err != nil {
+			b.Fatal(err)
+		}
+		header := batch.Columns()
+		cols := make([]colValues, len(tab.Columns))
+		for j, col := range tab.Columns {
+			cols[j] = newValues(col.Type, w.types[j], header[j].ScanType(), len(changes))
+		}
+		if _, err := w.fill(cols, changes); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.appendTo(batch, cols, changes); err != nil {
+			b.Fatal(err)
+		}
+		_ = batch.Abort()
+		_ = batch.Close()
+	}
 }
