@@ -2,12 +2,15 @@ package clickhouse
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/shopspring/decimal"
 
 	"github.com/syncline/syncline/apply"
@@ -304,3 +307,241 @@ func TestClassify(t *testing.T) {
 		t.Error("a refused value is retryable")
 	}
 }
+
+// TestConvertIntegerEdges converts the bounds of every integer column and
+// the values just beyond them, from each Go type a change may hold, and
+// checks the refusals word the value exactly as before.
+func TestConvertIntegerEdges(t *testing.T) {
+	minU := new(big.Int).SetInt64(0)
+	for _, c := range []struct {
+		family string
+		lo, hi *big.Int
+		want   func(*big.Int) any
+	}{
+		{"Int8", big.NewInt(math.MinInt8), big.NewInt(math.MaxInt8), func(n *big.Int) any { return int8(n.Int64()) }},
+		{"Int16", big.NewInt(math.MinInt16), big.NewInt(math.MaxInt16), func(n *big.Int) any { return int16(n.Int64()) }},
+		{"Int32", big.NewInt(math.MinInt32), big.NewInt(math.MaxInt32), func(n *big.Int) any { return int32(n.Int64()) }},
+		{"Int64", big.NewInt(math.MinInt64), big.NewInt(math.MaxInt64), func(n *big.Int) any { return n.Int64() }},
+		{"UInt8", minU, big.NewInt(math.MaxUint8), func(n *big.Int) any { return uint8(n.Uint64()) }},
+		{"UInt16", minU, big.NewInt(math.MaxUint16), func(n *big.Int) any { return uint16(n.Uint64()) }},
+		{"UInt32", minU, big.NewInt(math.MaxUint32), func(n *big.Int) any { return uint32(n.Uint64()) }},
+		{"UInt64", minU, new(big.Int).SetUint64(math.MaxUint64), func(n *big.Int) any { return n.Uint64() }},
+	} {
+		one := big.NewInt(1)
+		below, above := new(big.Int).Sub(c.lo, one), new(big.Int).Add(c.hi, one)
+		for _, typ := range []string{c.family, "Nullable(" + c.family + ")"} {
+			ct := parseType(typ)
+			src := mustType(t, "bigint")
+			// Every Go form of n a change may hold: int32, int64, *big.Rat.
+			forms := func(n *big.Int) []any {
+				out := []any{new(big.Rat).SetInt(n)}
+				if n.IsInt64() {
+					out = append(out, n.Int64())
+					if x := n.Int64(); x >= math.MinInt32 && x <= math.MaxInt32 {
+						out = append(out, int32(x))
+					}
+				}
+				return out
+			}
+			for _, n := range []*big.Int{c.lo, c.hi} {
+				for _, v := range forms(n) {
+					got, err := convert(v, src, ct)
+					if err != nil || got != c.want(n) {
+						t.Errorf("%T %s into %s: %#v, %v; want %#v", v, n, typ, got, err, c.want(n))
+					}
+				}
+			}
+			for _, n := range []*big.Int{below, above} {
+				want := "value cannot be written: " + n.String() + " is out of the range of a " + typ + " column"
+				for _, v := range forms(n) {
+					got, err := convert(v, src, ct)
+					if err == nil || !errors.Is(err, errBadValue) || err.Error() != want {
+						t.Errorf("%T %s into %s: %#v, %v; want the error %q", v, n, typ, got, err, want)
+					}
+				}
+			}
+		}
+	}
+	// BIT bytes: the largest and a 9-byte value.
+	ct := parseType("UInt64")
+	if got, err := convert([]byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, mustType(t, "bit(64)"), ct); err != nil || got != uint64(math.MaxUint64) {
+		t.Errorf("bit(64) of ones: %#v, %v", got, err)
+	}
+	if got, err := convert([]byte{0x80, 0, 0, 0, 0, 0, 0, 0}, mustType(t, "bit(64)"), parseType("Int64")); err == nil ||
+		err.Error() != "value cannot be written: 9223372036854775808 is out of the range of a Int64 column" {
+		t.Errorf("bit(64) 2^63 into Int64: %#v, %v", got, err)
+	}
+	// A BIGINT UNSIGNED beyond any integer, and a fraction.
+	if _, err := convert(rat("-18446744073709551616"), mustType(t, "bigint unsigned"), ct); err == nil ||
+		err.Error() != "value cannot be written: -18446744073709551616 is out of the range of a UInt64 column" {
+		t.Errorf("-2^64: %v", err)
+	}
+	if _, err := convert(rat("7/2"), mustType(t, "bigint unsigned"), ct); err == nil ||
+		err.Error() != "value cannot be written: 7/2 is not an integer, for a UInt64 column" {
+		t.Errorf("7/2: %v", err)
+	}
+	// Integers into Bool, and the types a column refuses.
+	for v, want := range map[any]any{int32(1): true, int64(0): false, true: true} {
+		if got, err := convert(v, mustType(t, "tinyint"), parseType("Bool")); err != nil || got != want {
+			t.Errorf("%#v into Bool: %#v, %v", v, got, err)
+		}
+	}
+	if _, err := convert(int32(2), mustType(t, "tinyint"), parseType("Bool")); err == nil || err.Error() != "value cannot be written: 2 for a Bool column" {
+		t.Errorf("2 into Bool: %v", err)
+	}
+	if _, err := convert("1", mustType(t, "int"), parseType("Int32")); err == nil || err.Error() != "value cannot be written: string for a Int32 column" {
+		t.Errorf("a string into Int32: %v", err)
+	}
+	if _, err := convert(time.Unix(0, 0), mustType(t, "date"), parseType("UInt32")); err == nil || err.Error() != "value cannot be written: a time for a UInt32 column" {
+		t.Errorf("a time into UInt32: %v", err)
+	}
+}
+
+// TestConvertDecimalEdges converts decimals at the limits of precision and
+// scale, negative ones, and the values just beyond, into Decimal columns of
+// each width (Decimal32 to Decimal256).
+func TestConvertDecimalEdges(t *testing.T) {
+	nines := func(n int) string { return strings.Repeat("9", n) }
+	for _, c := range []struct {
+		typ  string
+		v    any
+		want string // the value at the column's scale; "" with err
+		err  string
+	}{
+		{"Decimal(9, 2)", rat("-9999999.99"), "-9999999.99", ""},
+		{"Decimal(9, 2)", rat("9999999.99"), "9999999.99", ""},
+		{"Decimal(9, 2)", rat("-10000000"), "", "value cannot be written: -10000000.00 has more than 9 digits, for a Decimal(9, 2) column"},
+		{"Decimal(9, 2)", rat("-0.001"), "", "value cannot be written: -0.001 has more than 2 fractional digits, for a Decimal(9, 2) column"},
+		{"Decimal(9, 2)", rat("-1/3"), "", "value cannot be written: -0.3333"},
+		{"Decimal(9, 2)", rat("-0.01"), "-0.01", ""},
+		{"Decimal(9, 2)", rat("0"), "0.00", ""},
+		{"Decimal(9, 0)", int32(-999999999), "-999999999", ""},
+		{"Decimal(9, 0)", int32(math.MinInt32), "", "value cannot be written: -2147483648 has more than 9 digits, for a Decimal(9, 0) column"},
+		{"Decimal(18, 4)", rat("-" + nines(14) + "." + nines(4)), "-" + nines(14) + "." + nines(4), ""},
+		{"Decimal(18, 18)", rat("0." + nines(18)), "0." + nines(18), ""},
+		{"Decimal(18, 18)", rat("-1"), "", "value cannot be written: -1.000000000000000000 has more than 18 digits, for a Decimal(18, 18) column"},
+		{"Decimal(19, 0)", int64(math.MinInt64), "-9223372036854775808", ""},
+		{"Decimal(21, 2)", int64(math.MaxInt64), "9223372036854775807.00", ""},
+		{"Decimal(20, 2)", int64(math.MaxInt64), "", "value cannot be written: 9223372036854775807.00 has more than 20 digits, for a Decimal(20, 2) column"},
+		{"Decimal(38, 10)", rat("-" + nines(28) + "." + nines(10)), "-" + nines(28) + "." + nines(10), ""},
+		{"Decimal(38, 10)", rat(nines(29)), "", "value cannot be written: " + nines(29) + ".0000000000 has more than 38 digits, for a Decimal(38, 10) column"},
+		{"Decimal(38, 0)", rat("18446744073709551615"), "18446744073709551615", ""},
+		// Decimal256 (servers from 22.8): DECIMAL(65,30) and the widest.
+		{"Decimal(65, 30)", rat("-" + nines(35) + "." + nines(30)), "-" + nines(35) + "." + nines(30), ""},
+		{"Decimal(65, 30)", rat("1.5"), "1.500000000000000000000000000000", ""},
+		{"Decimal(76, 0)", rat(nines(76)), nines(76), ""},
+		{"Decimal(76, 76)", rat("-0." + nines(76)), "-0." + nines(76), ""},
+		{"Decimal256(10)", rat("-12.5"), "-12.5000000000", ""},
+		{"Nullable(Decimal(10, 2))", rat("-12345678.91"), "-12345678.91", ""},
+		{"Decimal(10, 2)", 1.5, "", "value cannot be written: float64 for a Decimal(10, 2) column"},
+	} {
+		got, err := convert(c.v, mustType(t, "decimal(65,30)"), parseType(c.typ))
+		if c.err != "" || c.want == "" {
+			if err == nil || !errors.Is(err, errBadValue) || !strings.HasPrefix(err.Error(), c.err) {
+				t.Errorf("%v into %s: %v, %v; want the error %q", c.v, c.typ, got, err, c.err)
+			}
+			continue
+		}
+		d, ok := got.(decimal.Decimal)
+		if err != nil || !ok || d.Exponent() != -int32(parseType(c.typ).scale) || d.StringFixed(-d.Exponent()) != c.want {
+			t.Errorf("%v into %s: %#v, %v; want %s", c.v, c.typ, got, err, c.want)
+		}
+	}
+}
+
+// TestDecimalPathsAgree checks the int64 arithmetic of decimal conversion
+// against the math/big one on values around its limits.
+func TestDecimalPathsAgree(t *testing.T) {
+	nums := []int64{0, 1, -1, 7, -99, 12345, math.MaxInt64, math.MinInt64, math.MaxInt64 / 10, math.MinInt64 / 100, 999999999, -1000000000}
+	dens := []int64{1, 2, 4, 5, 8, 10, 16, 25, 100, 125, 1000, 3, 7, 1 << 20, 1e18}
+	for _, typ := range []string{"Decimal(9, 0)", "Decimal(9, 2)", "Decimal(10, 2)", "Decimal(18, 4)", "Decimal(18, 18)", "Decimal(19, 2)", "Decimal(20, 6)", "Decimal(38, 10)", "Decimal(76, 19)"} {
+		ct := parseType(typ)
+		conv := decimalConv(ct)
+		for _, n := range nums {
+			for _, d := range dens {
+				r := big.NewRat(n, d)
+				got, gotErr := conv(r)
+				want, wantErr := exactDecimal(r, ct)
+				if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() ||
+					gotErr == nil && (!got.Equal(want) || got.Exponent() != want.Exponent()) {
+					t.Errorf("%s into %s: %v, %v; math/big: %v, %v", r.RatString(), typ, got, gotErr, want, wantErr)
+				}
+			}
+		}
+	}
+}
+
+// driverColumn lets a column of the driver stand for a batch's column.
+type driverColumn struct{ column.Interface }
+
+func (c driverColumn) Append(v any) error {
+	_, err := c.Interface.Append(v)
+	return err
+}
+
+// TestValuesIntoDriverColumns fills each kind of column values, NULLs and
+// defaults included, appends them to the driver's column of the type, and
+// reads back what the driver would send.
+func TestValuesIntoDriverColumns(t *testing.T) {
+	epoch := time.Unix(0, 0).UTC()
+	day := time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)
+	nines := strings.Repeat("9", 35) + "." + strings.Repeat("9", 30)
+	for _, c := range []struct {
+		src, typ string
+		vals     []any // nil: NULL; missing: the default
+		want     []string
+	}{
+		{"int", "Int32", []any{int32(math.MinInt32), int32(math.MaxInt32), missing{}}, []string{"-2147483648", "2147483647", "0"}},
+		{"int", "Nullable(Int32)", []any{int32(-1), nil, missing{}}, []string{"-1", "NULL", "NULL"}},
+		{"bigint unsigned", "UInt64", []any{rat("18446744073709551615"), int64(0)}, []string{"18446744073709551615", "0"}},
+		{"bigint unsigned", "Nullable(UInt64)", []any{nil, rat("18446744073709551615")}, []string{"NULL", "18446744073709551615"}},
+		{"tinyint", "Int8", []any{int32(-128), int32(127)}, []string{"-128", "127"}},
+		{"double", "Nullable(Float64)", []any{-0.5, nil}, []string{"-0.5", "NULL"}},
+		{"float", "Float32", []any{float32(1.5), missing{}}, []string{"1.5", "0"}},
+		{"decimal(10,2)", "Decimal(10, 2)", []any{rat("-12345678.91"), missing{}, rat("0.1")}, []string{"-12345678.91", "0", "0.1"}},
+		{"decimal(10,2)", "Nullable(Decimal(10, 2))", []any{nil, rat("-0.01"), missing{}}, []string{"NULL", "-0.01", "NULL"}},
+		{"decimal(18,4)", "Decimal(18, 4)", []any{rat("-99999999999999.9999")}, []string{"-99999999999999.9999"}},
+		{"decimal(38,10)", "Decimal(38, 10)", []any{rat("-" + strings.Repeat("9", 28) + ".5")}, []string{"-" + strings.Repeat("9", 28) + ".5"}},
+		{"decimal(65,30)", "Decimal(65, 30)", []any{rat(nines), rat("-" + nines), missing{}}, []string{nines, "-" + nines, "0"}},
+		{"decimal(65,30)", "Nullable(Decimal(65, 30))", []any{nil, rat("-1.5")}, []string{"NULL", "-1.5"}},
+		{"varchar(5)", "String", []any{"héllo", missing{}}, []string{"héllo", ""}},
+		{"varchar(5)", "Nullable(String)", []any{nil, "x"}, []string{"NULL", "x"}},
+		{"blob", "Nullable(String)", []any{[]byte{0, 1}, nil, missing{}}, []string{"\x00\x01", "NULL", "NULL"}},
+		{"date", "Date32", []any{day, missing{}}, []string{day.String(), epoch.String()}},
+		{"datetime(6)", "Nullable(DateTime64(6, 'UTC'))", []any{nil, day.Add(time.Microsecond)}, []string{"NULL", day.Add(time.Microsecond).String()}},
+	} {
+		ct := parseType(c.typ)
+		vals := newValues(mustType(t, c.src), ct, nil, len(c.vals))
+		for _, v := range c.vals {
+			if _, ok := v.(missing); ok {
+				vals.addDefault()
+				continue
+			}
+			if err := vals.add(v); err != nil {
+				t.Fatalf("%s: %v: %v", c.typ, v, err)
+			}
+		}
+		col, err := column.Type(c.typ).Column("x", &column.ServerContext{Timezone: time.UTC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vals.appendTo(driverColumn{col}); err != nil {
+			t.Fatalf("%s: %v", c.typ, err)
+		}
+		if col.Rows() != len(c.want) {
+			t.Fatalf("%s: %d rows, want %d", c.typ, col.Rows(), len(c.want))
+		}
+		for i, want := range c.want {
+			got := "NULL"
+			if v := reflect.ValueOf(col.Row(i, true)); v.IsValid() && !(v.Kind() == reflect.Pointer && v.IsNil()) {
+				got = fmt.Sprint(reflect.Indirect(v).Interface())
+			}
+			if got != want {
+				t.Errorf("%s row %d: %q, want %q", c.typ, i, got, want)
+			}
+		}
+	}
+}
+
+// missing stands for a value a row lacks in TestValuesIntoDriverColumns.
+type missing struct{}
