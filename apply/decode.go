@@ -19,19 +19,37 @@ var readerAPI = avro.Config{MaxByteSliceSize: -1}.Freeze()
 // valueDecoder reads one Avro value of a known schema.
 type valueDecoder func(r *avro.Reader) any
 
-// envelopeCodec decodes the change envelopes written with one schema id.
+// newEnvelopeReader returns the reader envelopeCodec.decode reuses from one
+// record to the next. Its byte slab is shared by the strings of successive
+// records, instead of a fresh one per record.
+func newEnvelopeReader() *avro.Reader {
+	return avro.NewReader(nil, 0, avro.WithReaderConfig(readerAPI))
+}
+
+// envelopeCodec decodes the change envelopes written with one schema id. It
+// is immutable and safe for concurrent use; each caller brings its reader.
 type envelopeCodec struct {
 	id int
 	// table is the writer's table shape (Database and Name are empty; they
 	// come from each event's source block).
 	table schema.Table
-	// fields decode the envelope's fields in schema order.
+	// fields read the envelope's fields in schema order. The before image
+	// is only skipped (noting whether it is there): upserts do not use it.
 	fields []envelopeField
+	// before is the index of the before field; beforeRow decodes it, for
+	// deletes, in a second pass.
+	before    int
+	beforeRow valueDecoder
 }
 
+// envelopeField reads one field of the envelope.
 type envelopeField struct {
 	name string
-	dec  valueDecoder
+	// read decodes the field into the event (or skips what the event does
+	// not hold).
+	read func(r *avro.Reader, ev *event)
+	// skip passes over the field.
+	skip func(r *avro.Reader)
 }
 
 // rowDecoder decodes a Value record into a map keyed by column name.
@@ -51,6 +69,7 @@ func (d *rowDecoder) decode(r *avro.Reader) any {
 // event is one decoded change envelope.
 type event struct {
 	before, after map[string]any
+	hasBefore     bool // before is not null (and decoded for deletes only)
 	op            string
 	version       int64
 	db, table     string
@@ -72,19 +91,13 @@ func newEnvelopeCodec(id int, s avro.Schema) (*envelopeCodec, error) {
 	}
 	c := &envelopeCodec{id: id, table: t}
 	seen := map[string]bool{}
-	for _, f := range rec.Fields() {
-		var dec valueDecoder
-		switch f.Name() {
-		case "before", "after":
-			dec, err = compileNullableRow(f.Type())
-		default:
-			dec, err = compile(f.Type())
-		}
+	for i, f := range rec.Fields() {
+		ef, err := c.compileField(i, f)
 		if err != nil {
 			return nil, fmt.Errorf("schema %d field %s: %w", id, f.Name(), err)
 		}
 		seen[f.Name()] = true
-		c.fields = append(c.fields, envelopeField{name: f.Name(), dec: dec})
+		c.fields = append(c.fields, ef)
 	}
 	for _, need := range []string{"after", "before", "source", "op"} {
 		if !seen[need] {
@@ -94,31 +107,175 @@ func newEnvelopeCodec(id int, s avro.Schema) (*envelopeCodec, error) {
 	return c, nil
 }
 
-// decode decodes an envelope body (after the Confluent frame).
-func (c *envelopeCodec) decode(body []byte) (event, error) {
-	r := avro.NewReader(nil, 0, avro.WithReaderConfig(readerAPI))
-	r.Reset(body)
+// compileField compiles the reader of the envelope's field number i.
+func (c *envelopeCodec) compileField(i int, f *avro.Field) (envelopeField, error) {
+	ef := envelopeField{name: f.Name(), skip: compileSkip(f.Type())}
+	switch f.Name() {
+	case "before":
+		dec, err := compileNullableRow(f.Type())
+		if err != nil {
+			return ef, err
+		}
+		c.before, c.beforeRow = i, dec
+		ef.read = skipNullableRow(f.Type().(*avro.UnionSchema))
+	case "after":
+		dec, err := compileNullableRow(f.Type())
+		if err != nil {
+			return ef, err
+		}
+		ef.read = func(r *avro.Reader, ev *event) { ev.after, _ = dec(r).(map[string]any) }
+	case "op":
+		if isPlain(f.Type(), avro.String) {
+			ef.read = func(r *avro.Reader, ev *event) { ev.op = r.ReadString() }
+		}
+	case "source":
+		ef.read = compileSource(f.Type())
+	}
+	if ef.read == nil {
+		// Not used, or of a type that gives the event nothing (an op that
+		// is not a string is an unknown op).
+		skip := ef.skip
+		ef.read = func(r *avro.Reader, _ *event) { skip(r) }
+	}
+	return ef, nil
+}
+
+// skipNullableRow returns the first-pass reader of the before field, a
+// union of null and the Value record: it notes whether the image is there
+// and skips it.
+func skipNullableRow(u *avro.UnionSchema) func(*avro.Reader, *event) {
+	types := u.Types()
+	skips := make([]func(*avro.Reader), len(types))
+	for i, b := range types {
+		skips[i] = compileSkip(b)
+	}
+	return func(r *avro.Reader, ev *event) {
+		idx := r.ReadLong()
+		if idx < 0 || int(idx) >= len(skips) {
+			r.ReportError("decode union", fmt.Sprintf("branch %d of %d", idx, len(skips)))
+			return
+		}
+		if types[idx].Type() != avro.Null {
+			ev.hasBefore = true
+		}
+		skips[idx](r)
+	}
+}
+
+// compileSource compiles the reader of the source block: version, db, table
+// and ts_ms go into the event, the other fields are skipped. A field of an
+// unexpected type is skipped too, leaving the event's field zero.
+func compileSource(s avro.Schema) func(*avro.Reader, *event) {
+	if r, ok := s.(*avro.RefSchema); ok {
+		s = r.Schema()
+	}
+	rec, ok := s.(*avro.RecordSchema)
+	if !ok {
+		skip := compileSkip(s)
+		return func(r *avro.Reader, _ *event) { skip(r) }
+	}
+	steps := make([]func(*avro.Reader, *event), len(rec.Fields()))
+	for i, f := range rec.Fields() {
+		t := f.Type()
+		switch {
+		case f.Name() == "version" && isPlain(t, avro.Long):
+			steps[i] = func(r *avro.Reader, ev *event) { ev.version = r.ReadLong() }
+		case f.Name() == "db" && isPlain(t, avro.String):
+			steps[i] = func(r *avro.Reader, ev *event) { ev.db = r.ReadString() }
+		case f.Name() == "table" && isPlain(t, avro.String):
+			steps[i] = func(r *avro.Reader, ev *event) { ev.table = r.ReadString() }
+		case f.Name() == "ts_ms" && isPlain(t, avro.Long):
+			steps[i] = func(r *avro.Reader, ev *event) { ev.sourceTS = time.UnixMilli(r.ReadLong()) }
+		default:
+			skip := compileSkip(t)
+			steps[i] = func(r *avro.Reader, _ *event) { skip(r) }
+		}
+	}
+	return func(r *avro.Reader, ev *event) {
+		for _, step := range steps {
+			step(r, ev)
+		}
+	}
+}
+
+// isPlain reports whether s is the primitive type t without a logical type.
+func isPlain(s avro.Schema, t avro.Type) bool {
+	if s.Type() != t {
+		return false
+	}
+	ls, ok := s.(avro.LogicalTypeSchema)
+	return !ok || ls.Logical() == nil
+}
+
+// compileSkip returns a function that passes over one value of schema s
+// without decoding it.
+func compileSkip(s avro.Schema) func(*avro.Reader) {
+	if r, ok := s.(*avro.RefSchema); ok {
+		s = r.Schema()
+	}
+	switch s.Type() {
+	case avro.Null:
+		return func(*avro.Reader) {}
+	case avro.Boolean:
+		return (*avro.Reader).SkipBool
+	case avro.Int:
+		return (*avro.Reader).SkipInt
+	case avro.Long:
+		return (*avro.Reader).SkipLong
+	case avro.Float:
+		return (*avro.Reader).SkipFloat
+	case avro.Double:
+		return (*avro.Reader).SkipDouble
+	case avro.String:
+		return (*avro.Reader).SkipString
+	case avro.Bytes:
+		return (*avro.Reader).SkipBytes
+	case avro.Enum:
+		return (*avro.Reader).SkipInt
+	case avro.Fixed:
+		n := s.(*avro.FixedSchema).Size()
+		return func(r *avro.Reader) { r.SkipNBytes(n) }
+	case avro.Union:
+		u := s.(*avro.UnionSchema)
+		branches := make([]func(*avro.Reader), len(u.Types()))
+		for i, b := range u.Types() {
+			branches[i] = compileSkip(b)
+		}
+		return func(r *avro.Reader) {
+			idx := r.ReadLong()
+			if idx < 0 || int(idx) >= len(branches) {
+				r.ReportError("skip union", fmt.Sprintf("branch %d of %d", idx, len(branches)))
+				return
+			}
+			branches[idx](r)
+		}
+	case avro.Record:
+		fields := s.(*avro.RecordSchema).Fields()
+		skips := make([]func(*avro.Reader), len(fields))
+		for i, f := range fields {
+			skips[i] = compileSkip(f.Type())
+		}
+		return func(r *avro.Reader) {
+			for _, skip := range skips {
+				skip(r)
+			}
+		}
+	}
+	// Arrays and maps do not occur in envelopes; read them generically.
+	return func(r *avro.Reader) { r.ReadNext(s) }
+}
+
+// decode decodes an envelope body (after the Confluent frame) with rd,
+// which it resets. The before image is decoded only for a delete, the one
+// operation that uses it.
+func (c *envelopeCodec) decode(rd *avro.Reader, body []byte) (event, error) {
+	rd.Reset(body)
+	rd.Error = nil
 	var ev event
 	for _, f := range c.fields {
-		v := f.dec(r)
-		if r.Error != nil {
-			return event{}, fmt.Errorf("decode envelope field %s: %w", f.name, r.Error)
-		}
-		switch f.name {
-		case "before":
-			ev.before, _ = v.(map[string]any)
-		case "after":
-			ev.after, _ = v.(map[string]any)
-		case "op":
-			ev.op, _ = v.(string)
-		case "source":
-			src, _ := v.(map[string]any)
-			ev.version, _ = src["version"].(int64)
-			ev.db, _ = src["db"].(string)
-			ev.table, _ = src["table"].(string)
-			if ms, ok := src["ts_ms"].(int64); ok {
-				ev.sourceTS = time.UnixMilli(ms)
-			}
+		f.read(rd, &ev)
+		if rd.Error != nil {
+			return event{}, fmt.Errorf("decode envelope field %s: %w", f.name, rd.Error)
 		}
 	}
 	if ev.db == "" || ev.table == "" {
@@ -130,13 +287,29 @@ func (c *envelopeCodec) decode(body []byte) (event, error) {
 			return event{}, fmt.Errorf("decode envelope: op %q without after", ev.op)
 		}
 	case "d":
-		if ev.before == nil {
+		if !ev.hasBefore {
 			return event{}, errors.New("decode envelope: op \"d\" without before")
+		}
+		if err := c.decodeBefore(rd, body, &ev); err != nil {
+			return event{}, err
 		}
 	default:
 		return event{}, fmt.Errorf("decode envelope: unknown op %q", ev.op)
 	}
 	return ev, nil
+}
+
+// decodeBefore reads body again up to the before image and decodes it.
+func (c *envelopeCodec) decodeBefore(rd *avro.Reader, body []byte, ev *event) error {
+	rd.Reset(body)
+	for _, f := range c.fields[:c.before] {
+		f.skip(rd)
+	}
+	ev.before, _ = c.beforeRow(rd).(map[string]any)
+	if rd.Error != nil {
+		return fmt.Errorf("decode envelope field before: %w", rd.Error)
+	}
+	return nil
 }
 
 // compileNullableRow compiles ["null", Value] of the before and after
@@ -225,10 +398,15 @@ func compile(s avro.Schema) (valueDecoder, error) {
 		return func(r *avro.Reader) any { return r.ReadString() }, nil
 	case avro.Bytes:
 		if logical == avro.Decimal {
-			scale := s.(avro.LogicalTypeSchema).Logical().(*avro.DecimalLogicalSchema).Scale()
-			return func(r *avro.Reader) any { return ratFromBytes(r.ReadBytes(), scale) }, nil
+			d := newDecimalDecoder(s.(avro.LogicalTypeSchema).Logical().(*avro.DecimalLogicalSchema).Scale())
+			return func(r *avro.Reader) any { return d.rat(r.ReadBytes()) }, nil
 		}
-		return func(r *avro.Reader) any { return r.ReadBytes() }, nil
+		return func(r *avro.Reader) any {
+			// The reader's slab holds the values that follow: appending to
+			// this one must not overwrite them.
+			b := r.ReadBytes()
+			return b[:len(b):len(b)]
+		}, nil
 	case avro.Union:
 		u := s.(*avro.UnionSchema)
 		branches := make([]valueDecoder, len(u.Types()))
@@ -264,15 +442,43 @@ func compile(s avro.Schema) (valueDecoder, error) {
 	return func(r *avro.Reader) any { return r.ReadNext(s) }, nil
 }
 
-// ratFromBytes decodes an Avro decimal: big-endian two's complement
-// unscaled value, then the scale.
-func ratFromBytes(b []byte, scale int) *big.Rat {
+// maxFastScale is the largest scale whose power of ten fits an int64.
+const maxFastScale = 18
+
+// decimalDecoder turns the bytes of an Avro decimal of one scale into a
+// *big.Rat, with the scale's power of ten computed once.
+type decimalDecoder struct {
+	den   *big.Int // 10^scale; read only
+	den64 int64    // 10^scale when scale <= maxFastScale, else 0
+}
+
+func newDecimalDecoder(scale int) decimalDecoder {
+	d := decimalDecoder{den: new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)}
+	if scale >= 0 && scale <= maxFastScale {
+		d.den64 = d.den.Int64()
+	}
+	return d
+}
+
+// rat decodes an Avro decimal: big-endian two's complement unscaled value,
+// over the scale's power of ten. Values of at most 8 bytes take no big.Int
+// arithmetic.
+func (d decimalDecoder) rat(b []byte) *big.Rat {
+	if len(b) <= 8 && d.den64 != 0 {
+		var n int64
+		if len(b) > 0 && b[0]&0x80 != 0 {
+			n = -1 // sign extension
+		}
+		for _, c := range b {
+			n = n<<8 | int64(c)
+		}
+		return new(big.Rat).SetFrac64(n, d.den64)
+	}
 	num := new(big.Int).SetBytes(b)
 	if len(b) > 0 && b[0]&0x80 != 0 {
 		num.Sub(num, new(big.Int).Lsh(big.NewInt(1), uint(len(b))*8))
 	}
-	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
-	return new(big.Rat).SetFrac(num, den)
+	return new(big.Rat).SetFrac(num, d.den)
 }
 
 // schemaChangeCodec decodes schema-change events.
