@@ -147,12 +147,23 @@ func (r *run) writeGroup(ctx context.Context, g *group) error {
 	for _, c := range t.Columns {
 		have[c.Name] = true
 	}
+	// A row holds its writer schema's columns: whether the rows of a
+	// schema fit the target as they are is decided once per schema.
+	fit := map[*envelopeCodec]bool{}
 	batch := make([]pending, 0, len(idx))
 	upserts, deletes := 0, 0
 	var newestTS time.Time
 	for _, i := range idx {
 		it := g.items[i]
-		row := mapRow(it.row, g.renames[i], have)
+		fits, ok := fit[it.codec]
+		if !ok {
+			fits = columnsIn(it.codec.table, have)
+			fit[it.codec] = fits
+		}
+		row := it.row
+		if !fits || len(g.renames[i]) > 0 {
+			row = mapRow(row, g.renames[i], have)
+		}
 		if it.op == Upsert && len(row) < len(t.Columns) {
 			row = fillNotNull(row, t)
 		}
@@ -259,6 +270,16 @@ func renamed(name string, ren map[string]string) string {
 		return n
 	}
 	return name
+}
+
+// columnsIn reports whether every column of t is in have.
+func columnsIn(t schema.Table, have map[string]bool) bool {
+	for _, c := range t.Columns {
+		if !have[c.Name] {
+			return false
+		}
+	}
+	return true
 }
 
 // mapRow renames a row's columns and drops those the target lacks. The
