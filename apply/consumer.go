@@ -71,7 +71,10 @@ type run struct {
 	dlqMu    sync.Mutex
 	dlqReady bool
 
+	// buf is the buffer the consumer loop fills; w writes the one handed
+	// off before it.
 	buf *buffer
+	w   writer
 	rd  *avro.Reader // decodes envelopes; used by the consumer loop only
 }
 
@@ -159,12 +162,16 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			r.log.Info("partitions assigned", "partitions", partitionsString(m))
 		}),
+		// The write in flight finishes before partitions are given up;
+		// see handoff.go.
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			r.w.waitWriting()
 			if len(m) > 0 {
 				r.log.Info("partitions revoked", "partitions", partitionsString(m))
 			}
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			r.w.waitWriting()
 			if len(m) > 0 {
 				r.log.Warn("partitions lost", "partitions", partitionsString(m))
 			}
@@ -175,29 +182,33 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 	}
 	r.cl = cl
 	defer cl.CloseAllowingRebalance()
+	// Whatever ends the loop, the write in flight ends first (it is
+	// cancelled with ctx when Run stops); the revoke callbacks of Close
+	// wait for it.
+	defer r.w.await()
 
 	stop, err := r.watchTask(ctx, opts)
 	if err != nil {
 		return err
 	}
+	pollCtx, stopPoll := context.WithCancelCause(ctx)
+	defer stopPoll(nil)
+	r.w.stopPoll = stopPoll
 	for {
-		pctx, pcancel := ctx, context.CancelFunc(func() {})
-		switch {
-		case r.buf.records > 0:
-			pctx, pcancel = context.WithDeadline(ctx, r.buf.firstAt.Add(r.cfg.FlushInterval))
-		case stop != nil:
-			pctx, pcancel = context.WithTimeout(ctx, time.Second)
-		}
-		fetches := cl.PollRecords(pctx, r.cfg.BatchRows)
-		pcancel()
+		fetches := r.poll(pollCtx, stop)
 		if ctx.Err() != nil {
 			return r.shutdown(ctx)
 		}
-		if stop != nil && stop.update(fetches.NumRecords(), r.buf.records, r.log) {
+		if pollCtx.Err() != nil {
+			// The write handed off last failed: nothing read after it
+			// is committed.
+			return r.w.awaitErr()
+		}
+		if stop != nil && stop.update(fetches.NumRecords(), r.buf.records+r.w.pending(), r.log) {
 			return r.drained(ctx)
 		}
 		if fetches.IsClientClosed() {
-			return errors.New("kafka consumer closed")
+			return r.stopWith(errors.New("kafka consumer closed"))
 		}
 		var ferr error
 		fetches.EachError(func(t string, p int32, err error) {
@@ -213,7 +224,7 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 			}
 		})
 		if ferr != nil {
-			return ferr
+			return r.stopWith(ferr)
 		}
 		polled := time.Now()
 		var rerr error
@@ -226,11 +237,11 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 			if ctx.Err() != nil {
 				return r.shutdown(ctx)
 			}
-			return rerr
+			return r.stopWith(rerr)
 		}
 		switch {
 		case r.buf.due(time.Now(), &r.cfg):
-			if err := r.flush(ctx); err != nil {
+			if err := r.handOff(ctx); err != nil {
 				if ctx.Err() != nil {
 					return r.shutdown(ctx)
 				}
@@ -243,10 +254,56 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 	}
 }
 
-// shutdown writes what is buffered, within shutdownTimeout, after Run's
-// context ended.
+// poll polls records: until the buffer's flush is due when it holds
+// records, for at most a second while a task stop is followed, else until
+// records arrive or ctx ends.
+func (r *run) poll(ctx context.Context, stop *taskStop) kgo.Fetches {
+	switch {
+	case r.buf.records > 0:
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, r.buf.firstAt.Add(r.cfg.FlushInterval))
+		defer cancel()
+	case stop != nil:
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Second)
+		defer cancel()
+	}
+	return r.cl.PollRecords(ctx, r.cfg.BatchRows)
+}
+
+// handOff hands the buffer to the writer (once the previous write and its
+// commit are over) and starts a fresh one.
+func (r *run) handOff(ctx context.Context) error {
+	err := r.w.handOff(r.buf, func(b *buffer) error { return r.flush(ctx, b) })
+	if err != nil {
+		return err
+	}
+	r.buf = newBuffer()
+	return nil
+}
+
+// stopWith ends the loop with err once the write in flight is over; the
+// error of that write, when it failed, comes first (it is about earlier
+// records).
+func (r *run) stopWith(err error) error {
+	if werr := r.w.awaitErr(); werr != nil && !errors.Is(err, werr) {
+		return errors.Join(werr, err)
+	}
+	return err
+}
+
+// shutdown writes what was read, within shutdownTimeout, after Run's
+// context ended: the buffer whose write the end interrupted, if any, then
+// the buffer being filled.
 func (r *run) shutdown(ctx context.Context) error {
-	if r.buf.records == 0 {
+	var left []*buffer
+	if h := r.w.await(); h != nil && h.err != nil {
+		left = append(left, h.buf)
+	}
+	if r.buf.records > 0 {
+		left = append(left, r.buf)
+	}
+	if len(left) == 0 {
 		return nil
 	}
 	if c := context.Cause(ctx); !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
@@ -256,8 +313,13 @@ func (r *run) shutdown(ctx context.Context) error {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	if err := r.flush(fctx); err != nil {
-		r.log.Warn("final flush failed; the changes will be read again", "error", err)
+	for _, b := range left {
+		// In order: a buffer's offsets are committed only after the
+		// buffers read before it were written.
+		if err := r.flush(fctx, b); err != nil {
+			r.log.Warn("final flush failed; the changes will be read again", "error", err)
+			return nil
+		}
 	}
 	return nil
 }
@@ -352,6 +414,12 @@ func (r *run) add(ctx context.Context, rec *kgo.Record, polled time.Time) error 
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// The records before this one are written first, as when writing
+		// and decoding took turns: a failed write stops apply before the
+		// record is set aside, and dead letters keep the records' order.
+		if werr := r.w.awaitErr(); werr != nil {
+			return werr
 		}
 		return r.unusable(ctx, rec, "", fmt.Errorf("decode %s: %w", at(rec), err))
 	}
@@ -493,10 +561,9 @@ func (r *run) deadLetter(ctx context.Context, rec *kgo.Record, table string, cau
 	return nil
 }
 
-// flush writes the buffered changes, then commits the offsets of every
-// record read.
-func (r *run) flush(ctx context.Context) error {
-	b := r.buf
+// flush writes the changes of b, then commits the offsets of every record
+// read into it.
+func (r *run) flush(ctx context.Context, b *buffer) error {
 	if b.changes > 0 {
 		if err := r.ddl.sync(ctx, b.polled); err != nil {
 			return fmt.Errorf("wait for schema changes: %w", err)
@@ -510,7 +577,6 @@ func (r *run) flush(ctx context.Context) error {
 		// written again, which the version guard makes harmless.
 		r.log.Warn("commit offsets failed; the changes will be read again", "error", err)
 	}
-	r.buf = newBuffer()
 	return nil
 }
 

@@ -95,9 +95,13 @@ func (s *taskStop) update(polled, buffered int, log *slog.Logger) bool {
 	return s.emptyPolls >= 2
 }
 
-// drained finishes a stopped task: every schema change capture published
-// is applied before apply returns.
+// drained finishes a stopped task: the last buffer handed off is written
+// and committed, and every schema change capture published is applied
+// before apply returns.
 func (r *run) drained(ctx context.Context) error {
+	if err := r.w.awaitErr(); err != nil {
+		return err
+	}
 	if err := r.ddl.sync(ctx, time.Now()); err != nil {
 		return fmt.Errorf("apply the last schema changes: %w", err)
 	}
