@@ -75,7 +75,7 @@ type run struct {
 	// off before it.
 	buf *buffer
 	w   writer
-	rd  *avro.Reader // decodes envelopes; used by the consumer loop only
+	er  *envelopeReader // decodes envelopes; used by the consumer loop only
 }
 
 // Run consumes until ctx ends or an error stops it. When ctx ends, the
@@ -99,7 +99,7 @@ func (a *Apply) Run(ctx context.Context) error {
 		Apply: a, adm: kadm.NewClient(admCl), reg: schema.NewRegistry(srcl),
 		retry:  retrier{window: a.cfg.RetryWindow, log: a.log, metrics: a.cfg.Metrics},
 		codecs: map[int]*envelopeCodec{}, prepared: map[tableName]string{},
-		buf: newBuffer(), rd: newEnvelopeReader(),
+		buf: newBuffer(), er: newEnvelopeReader(),
 	}
 	r.ddl = newDDL(&a.cfg, a.sink, r.reg, opts, r.adm, r.retry, a.log.With("topic", a.cfg.names().SchemaChanges()))
 
@@ -444,7 +444,7 @@ func (r *run) decode(ctx context.Context, rec *kgo.Record) (*item, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev, err := c.decode(r.rd, body)
+	ev, err := c.decode(r.er, body)
 	if err != nil {
 		return nil, err
 	}

@@ -19,11 +19,17 @@ var readerAPI = avro.Config{MaxByteSliceSize: -1}.Freeze()
 // valueDecoder reads one Avro value of a known schema.
 type valueDecoder func(r *avro.Reader) any
 
-// newEnvelopeReader returns the reader envelopeCodec.decode reuses from one
-// record to the next. Its byte slab is shared by the strings of successive
-// records, instead of a fresh one per record.
-func newEnvelopeReader() *avro.Reader {
-	return avro.NewReader(nil, 0, avro.WithReaderConfig(readerAPI))
+// envelopeReader is what envelopeCodec.decode reuses from one record to
+// the next: the Avro reader, whose byte slab the strings of successive
+// records share instead of one slab each, and the event it decodes into.
+// One goroutine uses it.
+type envelopeReader struct {
+	rd *avro.Reader
+	ev event
+}
+
+func newEnvelopeReader() *envelopeReader {
+	return &envelopeReader{rd: avro.NewReader(nil, 0, avro.WithReaderConfig(readerAPI))}
 }
 
 // envelopeCodec decodes the change envelopes written with one schema id. It
@@ -265,15 +271,16 @@ func compileSkip(s avro.Schema) func(*avro.Reader) {
 	return func(r *avro.Reader) { r.ReadNext(s) }
 }
 
-// decode decodes an envelope body (after the Confluent frame) with rd,
-// which it resets. The before image is decoded only for a delete, the one
-// operation that uses it.
-func (c *envelopeCodec) decode(rd *avro.Reader, body []byte) (event, error) {
+// decode decodes an envelope body (after the Confluent frame) with er. The
+// before image is decoded only for a delete, the one operation that uses
+// it.
+func (c *envelopeCodec) decode(er *envelopeReader, body []byte) (event, error) {
+	rd, ev := er.rd, &er.ev
 	rd.Reset(body)
 	rd.Error = nil
-	var ev event
+	*ev = event{}
 	for _, f := range c.fields {
-		f.read(rd, &ev)
+		f.read(rd, ev)
 		if rd.Error != nil {
 			return event{}, fmt.Errorf("decode envelope field %s: %w", f.name, rd.Error)
 		}
@@ -290,13 +297,13 @@ func (c *envelopeCodec) decode(rd *avro.Reader, body []byte) (event, error) {
 		if !ev.hasBefore {
 			return event{}, errors.New("decode envelope: op \"d\" without before")
 		}
-		if err := c.decodeBefore(rd, body, &ev); err != nil {
+		if err := c.decodeBefore(rd, body, ev); err != nil {
 			return event{}, err
 		}
 	default:
 		return event{}, fmt.Errorf("decode envelope: unknown op %q", ev.op)
 	}
-	return ev, nil
+	return *ev, nil
 }
 
 // decodeBefore reads body again up to the before image and decodes it.
@@ -472,13 +479,32 @@ func (d decimalDecoder) rat(b []byte) *big.Rat {
 		for _, c := range b {
 			n = n<<8 | int64(c)
 		}
-		return new(big.Rat).SetFrac64(n, d.den64)
+		return ratInt64(n, d.den64)
 	}
 	num := new(big.Int).SetBytes(b)
 	if len(b) > 0 && b[0]&0x80 != 0 {
 		num.Sub(num, new(big.Int).Lsh(big.NewInt(1), uint(len(b))*8))
 	}
 	return new(big.Rat).SetFrac(num, d.den)
+}
+
+// ratInt64 returns n/den (den > 0) in lowest terms, as SetFrac64 does, but
+// reduced with word arithmetic instead of big.Int's.
+func ratInt64(n, den int64) *big.Rat {
+	mag := uint64(n)
+	if n < 0 {
+		mag = -mag
+	}
+	a, b := mag, uint64(den)
+	for b != 0 {
+		a, b = b, a%b
+	}
+	g := int64(a) // gcd(|n|, den) >= 1, a divisor of den
+	r := new(big.Rat).SetInt64(n / g)
+	// Denom is a reference to r's denominator (r is initialized): setting
+	// it makes r n/den, already in lowest terms.
+	r.Denom().SetInt64(den / g)
+	return r
 }
 
 // schemaChangeCodec decodes schema-change events.

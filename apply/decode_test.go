@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"reflect"
@@ -86,11 +87,11 @@ func BenchmarkEnvelopeDecode(b *testing.B) {
 	} {
 		b.Run(bc.op, func(b *testing.B) {
 			c, body := encodeEnvelope(b, tbl, bc.before, bc.after, bc.op, benchSource())
-			rd := newEnvelopeReader()
+			er := newEnvelopeReader()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if _, err := c.decode(rd, body); err != nil {
+				if _, err := c.decode(er, body); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -115,7 +116,7 @@ func TestEnvelopeDecode(t *testing.T) {
 		v[6] = note
 		return v
 	}
-	rd := newEnvelopeReader()
+	er := newEnvelopeReader()
 	for _, tc := range []struct {
 		op            string
 		before, after []any
@@ -130,7 +131,7 @@ func TestEnvelopeDecode(t *testing.T) {
 		// Decode twice with the same reader: nothing of the first record
 		// may leak into the second.
 		for range 2 {
-			ev, err := c.decode(rd, body)
+			ev, err := c.decode(er, body)
 			if err != nil {
 				t.Fatalf("op %s: %v", tc.op, err)
 			}
@@ -182,7 +183,7 @@ func rowDiff(want, got map[string]any) string {
 // refused, as before the decoder skipped the before image.
 func TestEnvelopeDecodeErrors(t *testing.T) {
 	tbl := benchTable(t)
-	rd := newEnvelopeReader()
+	er := newEnvelopeReader()
 	for _, tc := range []struct {
 		op            string
 		before, after []any
@@ -193,10 +194,10 @@ func TestEnvelopeDecodeErrors(t *testing.T) {
 		{"x", nil, benchRow(1), `unknown op "x"`},
 	} {
 		c, body := encodeEnvelope(t, tbl, tc.before, tc.after, tc.op, benchSource())
-		if _, err := c.decode(rd, body); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := c.decode(er, body); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("op %s: error %v, want %q", tc.op, err, tc.want)
 		}
-		if _, err := c.decode(rd, body[:len(body)/2]); err == nil {
+		if _, err := c.decode(er, body[:len(body)/2]); err == nil {
 			t.Errorf("op %s: a truncated body decoded", tc.op)
 		}
 	}
@@ -230,6 +231,24 @@ func TestDecimalDecoder(t *testing.T) {
 		for _, b := range inputs {
 			if got, w := d.rat(b), want(b, scale); got.Cmp(w) != 0 {
 				t.Errorf("scale %d bytes %x: %v, want %v", scale, b, got, w)
+			}
+		}
+	}
+}
+
+// TestRatInt64 checks the word-arithmetic reduction against SetFrac64,
+// the representation included (both must be in lowest terms).
+func TestRatInt64(t *testing.T) {
+	nums := []int64{0, 1, -1, 2, -2, 10, -10, 100, 12345, -12345, 1 << 62, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 1000 {
+		nums = append(nums, int64(rng.Uint64()), rng.Int64N(1_000_000)-500_000)
+	}
+	for _, den := range []int64{1, 10, 100, 1000, 1e9, 1e18} {
+		for _, n := range nums {
+			got, want := ratInt64(n, den), new(big.Rat).SetFrac64(n, den)
+			if got.Cmp(want) != 0 || got.Num().Cmp(want.Num()) != 0 || got.Denom().Cmp(want.Denom()) != 0 || got.IsInt() != want.IsInt() {
+				t.Errorf("%d/%d: %s, want %s", n, den, got, want)
 			}
 		}
 	}
