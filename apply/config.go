@@ -46,7 +46,7 @@ const (
 	DefaultRetryWindow   = 12 * time.Hour
 	DefaultParallelism   = 4
 	DefaultTopicRefresh  = 5 * time.Second
-	// DefaultBufferBytes bounds the bytes of records held between flushes.
+	// DefaultBufferBytes bounds the bytes of records in one buffer.
 	DefaultBufferBytes = 64 << 20
 )
 
@@ -88,7 +88,9 @@ type Config struct {
 	// delay, higher means larger batches.
 	FlushInterval time.Duration
 	// BufferBytes flushes when the buffered records reach this many bytes
-	// (DefaultBufferBytes); with the Kafka fetch limits it bounds memory.
+	// (DefaultBufferBytes). Apply holds at most two buffers, the one being
+	// written and the one being filled, so with the Kafka fetch limits
+	// about twice this bounds memory.
 	BufferBytes int
 	// Parallelism is the number of tables written at once
 	// (DefaultParallelism).
