@@ -3,6 +3,7 @@ package mysql
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"time"
@@ -57,11 +58,13 @@ func arg(v any, t schema.Type) (any, error) {
 				return n.Int64(), nil
 			}
 		}
-		scale := t.Scale
-		if t.Kind != schema.Decimal {
-			scale = ratScale(x)
+		if t.Kind == schema.Decimal {
+			if s, ok := decimalText(x, t.Scale); ok {
+				return s, nil
+			}
+			return x.FloatString(t.Scale), nil
 		}
-		return x.FloatString(scale), nil
+		return x.FloatString(ratScale(x)), nil
 	case time.Time:
 		if schema.IsZeroDate(x) {
 			if t.Kind == schema.Date {
@@ -69,14 +72,90 @@ func arg(v any, t schema.Type) (any, error) {
 			}
 			return "0000-00-00 00:00:00", nil
 		}
-		if t.Kind == schema.Date {
-			return fmt.Sprintf("%04d-%02d-%02d", x.Year(), x.Month(), x.Day()), nil
-		}
-		x = x.UTC()
-		return fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d", x.Year(), x.Month(), x.Day(),
-			x.Hour(), x.Minute(), x.Second(), x.Nanosecond()/1000), nil
+		return dateTimeText(x.UTC(), t.Kind == schema.Date), nil
 	}
 	return nil, fmt.Errorf("%w: unexpected %T for a %s column", errBadValue, v, t)
+}
+
+// pow10 holds 10^0 .. 10^18, the powers of ten an int64 holds.
+var pow10 = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// decimalText formats r with scale digits after the point, as FloatString
+// does, when r's numerator and denominator fit int64 and the denominator
+// divides 10^scale (every value of a DECIMAL column of that scale): integer
+// arithmetic instead of big.Int division. ok is false otherwise.
+func decimalText(r *big.Rat, scale int) (string, bool) {
+	num, den := r.Num(), r.Denom()
+	if scale >= len(pow10) || !num.IsInt64() || !den.IsInt64() {
+		return "", false
+	}
+	if pow10[scale]%den.Int64() != 0 {
+		return "", false
+	}
+	n, f := num.Int64(), pow10[scale]/den.Int64()
+	if n > math.MaxInt64/f || n < -math.MaxInt64/f {
+		return "", false
+	}
+	n *= f
+	u := uint64(n)
+	if n < 0 {
+		u = uint64(-n)
+	}
+	// The digits, right-aligned, at least one before the point.
+	var d [20]byte
+	i := len(d)
+	for u > 0 || i > len(d)-scale-1 {
+		i--
+		d[i] = byte('0' + u%10)
+		u /= 10
+	}
+	digits := d[i:]
+	var buf [22]byte
+	out := buf[:0]
+	if n < 0 {
+		out = append(out, '-')
+	}
+	out = append(out, digits[:len(digits)-scale]...)
+	if scale > 0 {
+		out = append(append(out, '.'), digits[len(digits)-scale:]...)
+	}
+	return string(out), true
+}
+
+// dateTimeText formats t as a DATE literal, or as a DATETIME literal with
+// microseconds, YYYY-MM-DD HH:MM:SS.ffffff.
+func dateTimeText(t time.Time, dateOnly bool) string {
+	var buf [26]byte
+	y, mo, d := t.Date()
+	b := appendPadded(buf[:0], y, 4)
+	b = appendPadded(append(b, '-'), int(mo), 2)
+	b = appendPadded(append(b, '-'), d, 2)
+	if dateOnly {
+		return string(b)
+	}
+	h, mi, s := t.Clock()
+	b = appendPadded(append(b, ' '), h, 2)
+	b = appendPadded(append(b, ':'), mi, 2)
+	b = appendPadded(append(b, ':'), s, 2)
+	b = appendPadded(append(b, '.'), t.Nanosecond()/1000, 6)
+	return string(b)
+}
+
+// appendPadded appends the non-negative v in at least width digits.
+func appendPadded(b []byte, v, width int) []byte {
+	for p := 1; width > 1; width-- {
+		p *= 10
+		if v < p {
+			b = append(b, '0')
+		}
+	}
+	return strconv.AppendInt(b, int64(v), 10)
 }
 
 // ratScale returns the number of decimal digits of an exact decimal
