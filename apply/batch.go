@@ -3,7 +3,6 @@ package apply
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/syncline/syncline/schema"
 )
@@ -34,6 +33,8 @@ type RowSet struct {
 func SplitBatch(t schema.Table, keyCols []schema.Column, changes []Change, convert func(c schema.Column, v any) (any, error)) (deletes [][]any, sets []RowSet, err error) {
 	bySig := map[string]*RowSet{}
 	var order []string
+	var sig []byte
+	var vals []any
 	for _, ch := range changes {
 		if ch.Op == Delete {
 			args := make([]any, 0, len(keyCols)+1)
@@ -47,14 +48,16 @@ func SplitBatch(t schema.Table, keyCols []schema.Column, changes []Change, conve
 			deletes = append(deletes, append(args, ch.Version))
 			continue
 		}
-		var sig strings.Builder
+		// One lookup per column gives both the row's signature and its
+		// values; a signature seen before costs no allocation.
+		sig, vals = sig[:0], vals[:0]
 		for _, c := range t.Columns {
-			if _, ok := ch.Row[c.Name]; ok {
-				sig.WriteString(c.Name)
-				sig.WriteByte(0)
+			if v, ok := ch.Row[c.Name]; ok {
+				sig = append(append(sig, c.Name...), 0)
+				vals = append(vals, v)
 			}
 		}
-		rs := bySig[sig.String()]
+		rs := bySig[string(sig)]
 		if rs == nil {
 			rs = &RowSet{}
 			for _, c := range t.Columns {
@@ -62,12 +65,12 @@ func SplitBatch(t schema.Table, keyCols []schema.Column, changes []Change, conve
 					rs.Cols = append(rs.Cols, c)
 				}
 			}
-			bySig[sig.String()] = rs
-			order = append(order, sig.String())
+			bySig[string(sig)] = rs
+			order = append(order, string(sig))
 		}
 		row := make([]any, 0, len(rs.Cols)+1)
-		for _, c := range rs.Cols {
-			v, err := convert(c, ch.Row[c.Name])
+		for i, c := range rs.Cols {
+			v, err := convert(c, vals[i])
 			if err != nil {
 				return nil, nil, fmt.Errorf("column %s: %w", c.Name, err)
 			}
