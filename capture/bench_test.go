@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +87,8 @@ func (e *benchEnv) config(mode capture.SnapshotMode) capture.Config {
 }
 
 // run runs capture with cfg until one of its checkpoints satisfies done and
-// returns how long that took.
+// returns how long that took. With SYNCLINE_BENCH_CPUPROFILE set, it writes
+// a CPU profile of the run to that path with the run's number appended.
 func (e *benchEnv) run(cfg capture.Config, done func(*topics.Checkpoint) bool) time.Duration {
 	e.b.Helper()
 	c, err := capture.New(cfg)
@@ -94,6 +97,17 @@ func (e *benchEnv) run(cfg capture.Config, done func(*topics.Checkpoint) bool) t
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if f := os.Getenv("SYNCLINE_BENCH_CPUPROFILE"); f != "" {
+		out, err := os.Create(fmt.Sprintf("%s-%d", f, e.runs))
+		if err != nil {
+			e.b.Fatal(err)
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			e.b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	began := time.Now()
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(ctx) }()
