@@ -18,7 +18,10 @@ import (
 )
 
 // publisher writes change events to Kafka inside Kafka transactions, each
-// closed by the checkpoint that covers it.
+// closed by the checkpoint that covers it. Row changes are encoded and
+// produced by a goroutine of their own, in order (see encodeQueue); what
+// must follow them (a schema change, the checkpoint) waits until they are
+// all produced. Its methods are called by the capture loop only.
 type publisher struct {
 	cl       *kgo.Client
 	adm      *kadm.Client
@@ -38,7 +41,14 @@ type publisher struct {
 	metrics *Metrics
 
 	inTxn   bool
-	pending int // records in the open transaction
+	pending int // records in the open transaction, queued ones included
+	// txnCtx is the context of the open transaction's Produce calls: not
+	// canceled with capture's context, so that the final commit can
+	// flush what was read; txnCancel cancels it when the transaction ends.
+	txnCtx    context.Context
+	txnCancel context.CancelFunc
+	q         encodeQueue
+	promise   func(*kgo.Record, error) // records a produce error
 
 	mu       sync.Mutex
 	firstErr error
@@ -65,12 +75,18 @@ func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name
 	if err != nil {
 		return nil, err
 	}
-	return &publisher{
+	p := &publisher{
 		cl: cl, adm: kadm.NewClient(cl), reg: reg, names: names, name: name,
 		parts: partitions, tombs: tombstones, metrics: m,
 		codecs: map[string]*tableCodec{}, topicsOK: map[string]bool{},
 		ddlSchema: ddl, strSchema: avro.MustParse(`"string"`),
-	}, nil
+	}
+	p.promise = func(_ *kgo.Record, err error) {
+		if err != nil {
+			p.fail(fmt.Errorf("produce to kafka: %w", err))
+		}
+	}
+	return p, nil
 }
 
 // codec returns the codec of a table shape, registering its schemas and
@@ -194,7 +210,7 @@ func (p *publisher) sourceMap(s sourceInfo) map[string]any {
 }
 
 // begin opens a Kafka transaction when none is open.
-func (p *publisher) begin() error {
+func (p *publisher) begin(ctx context.Context) error {
 	if p.inTxn {
 		return nil
 	}
@@ -203,38 +219,41 @@ func (p *publisher) begin() error {
 	}
 	p.inTxn = true
 	p.pending = 0
+	p.txnCtx, p.txnCancel = context.WithCancel(context.WithoutCancel(ctx))
 	return nil
 }
 
+// endTxn releases what the closed transaction held.
+func (p *publisher) endTxn() {
+	p.inTxn = false
+	p.txnCancel()
+}
+
 // change publishes one row change. before or after is nil for inserts,
-// snapshot reads and deletes; rows are in column order.
+// snapshot reads and deletes; rows are in column order. The change is
+// queued for the encoder goroutine, so the rows must not be changed after
+// the call. An error of an earlier change is returned by a later call.
 func (p *publisher) change(ctx context.Context, c *tableCodec, op string, before, after []any, src sourceInfo) error {
-	if err := p.begin(); err != nil {
+	if err := p.begin(ctx); err != nil {
 		return err
 	}
-	row := after
-	if row == nil {
-		row = before
-	}
-	k, err := c.enc.AppendKey(topics.AppendFrame(make([]byte, 0, 64), c.keyID), row)
-	if err != nil {
-		return err
-	}
-	v := topics.AppendFrame(make([]byte, 0, 256), c.envID)
-	if v, err = c.enc.AppendEnvelope(v, before, after, p.source(src), op, time.Now().UnixMilli()); err != nil {
-		return err
-	}
-	p.produce(ctx, &kgo.Record{Topic: c.topic, Key: k, Value: v})
-	p.metrics.event(c.name, op, len(k)+len(v))
+	p.pending++
 	if op == "d" && p.tombs {
-		p.produce(ctx, &kgo.Record{Topic: c.topic, Key: k})
+		p.pending++
+	}
+	if err := p.enqueue(ctx, rowChange{codec: c, op: op, before: before, after: after, src: src}); err != nil {
+		return err
 	}
 	return p.err()
 }
 
 // schemaChange publishes one DDL event.
 func (p *publisher) schemaChange(ctx context.Context, ev map[string]any, db string) error {
-	if err := p.begin(); err != nil {
+	if err := p.begin(ctx); err != nil {
+		return err
+	}
+	// The event follows the row changes read before it.
+	if err := p.drain(ctx); err != nil {
 		return err
 	}
 	topic := p.names.SchemaChanges()
@@ -266,33 +285,38 @@ func (p *publisher) schemaChange(ctx context.Context, ev map[string]any, db stri
 	return p.err()
 }
 
+// produce produces a record of the capture loop; the row changes before it
+// must be drained first.
 func (p *publisher) produce(ctx context.Context, r *kgo.Record) {
 	p.pending++
-	p.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
-		if err != nil {
-			p.mu.Lock()
-			if p.firstErr == nil {
-				p.firstErr = err
-			}
-			p.mu.Unlock()
-		}
-	})
+	p.cl.Produce(ctx, r, p.promise)
 }
 
+// fail records the first error of producing or encoding.
+func (p *publisher) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.firstErr == nil {
+		p.firstErr = err
+	}
+}
+
+// err returns the first error of producing or encoding, if any.
 func (p *publisher) err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.firstErr != nil {
-		return fmt.Errorf("produce to kafka: %w", p.firstErr)
-	}
-	return nil
+	return p.firstErr
 }
 
 // commit writes the checkpoint and commits the open transaction (opening
 // one when none is open, so a heartbeat checkpoint is committed too).
 func (p *publisher) commit(ctx context.Context, cp topics.Checkpoint) error {
-	if err := p.begin(); err != nil {
+	if err := p.begin(ctx); err != nil {
 		return err
+	}
+	// The checkpoint covers every change queued before it.
+	if err := p.drain(ctx); err != nil {
+		return p.abort(err)
 	}
 	cp.TSMillis = time.Now().UnixMilli()
 	rec, err := cp.Record(p.names.Checkpoints(), p.name)
@@ -306,11 +330,11 @@ func (p *publisher) commit(ctx context.Context, cp topics.Checkpoint) error {
 	if err := p.err(); err != nil {
 		return p.abort(err)
 	}
-	if err := p.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		p.inTxn = false
+	err = p.cl.EndTransaction(ctx, kgo.TryCommit)
+	p.endTxn()
+	if err != nil {
 		return fmt.Errorf("commit kafka transaction: %w", err)
 	}
-	p.inTxn = false
 	return nil
 }
 
@@ -319,7 +343,8 @@ func (p *publisher) abort(cause error) error {
 	if !p.inTxn {
 		return cause
 	}
-	p.inTxn = false
+	p.endTxn() // also unblocks a Produce waiting for buffer space
+	p.discardQueued()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := p.cl.AbortBufferedRecords(ctx); err != nil {

@@ -212,17 +212,17 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 		tsMillis: r.snap.opened.UnixMilli(), snapshot: true,
 	}
 	n := 0
-	var last []any
+	var last []any // the last row read; its values are not changed
 	var res mysql.Result
+	// TextValues copies what it keeps of row, which points into the
+	// connection's packet buffer: the values may go to the encoder.
 	err = r.snap.conn.ExecuteSelectStreaming(q.String(), &res, func(row []mysql.FieldValue) error {
 		v, err := t.TextValues(row)
 		if err != nil {
 			return err
 		}
 		n++
-		if resumable {
-			last = t.KeyValues(v)
-		}
+		last = v
 		out, ok := c.narrow.read(v)
 		if !ok {
 			return nil
@@ -237,6 +237,6 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 	if !resumable || n < r.cfg.ChunkRows {
 		return true, nil
 	}
-	ts.afterKey = last
+	ts.afterKey = t.KeyValues(last)
 	return false, nil
 }

@@ -60,12 +60,15 @@ func (r *run) stopTask(ctx context.Context) error {
 	return errTaskStopped
 }
 
+// finalCommitTimeout bounds the commit of a stopping capture.
+const finalCommitTimeout = 30 * time.Second
+
 // shutdown commits what was read up to the last transaction boundary.
 func (r *run) shutdown(ctx context.Context) error {
 	if !r.pub.inTxn && !r.dirty {
 		return ctx.Err()
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalCommitTimeout)
 	defer cancel()
 	if err := r.commit(cctx); err != nil {
 		return fmt.Errorf("final commit: %w", err)
@@ -221,14 +224,16 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 		db: db, table: name, serverID: h.ServerID, gtid: r.txnGTID, file: r.file, pos: eventStart,
 		tsMillis: int64(h.Timestamp) * 1000,
 	}
+	// Row i's version is that of the offset eventStart+i.
+	eventVersion, err := version(r.file, eventStart)
+	if err != nil {
+		return err
+	}
 	for i := 0; i < int(n); i++ {
 		if first+int64(i) < r.skipRows {
 			continue
 		}
-		src.row = i
-		if src.version, err = version(r.file, eventStart+uint32(i)); err != nil {
-			return err
-		}
+		src.row, src.version = i, eventVersion+int64(i)
 		var before, after []any
 		switch kind {
 		case replication.EnumRowsEventTypeInsert:
