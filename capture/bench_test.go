@@ -97,6 +97,8 @@ func (e *benchEnv) run(cfg capture.Config, done func(*topics.Checkpoint) bool) t
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	cl := e.checkpoints(ctx, cfg.Prefix)
+	defer cl.Close()
 	if f := os.Getenv("SYNCLINE_BENCH_CPUPROFILE"); f != "" {
 		out, err := os.Create(fmt.Sprintf("%s-%d", f, e.runs))
 		if err != nil {
@@ -111,17 +113,6 @@ func (e *benchEnv) run(cfg capture.Config, done func(*topics.Checkpoint) bool) t
 	began := time.Now()
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(ctx) }()
-	topic := topics.Names{Prefix: cfg.Prefix}.Checkpoints()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka.Brokers...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(50*time.Millisecond))
-	if err != nil {
-		e.b.Fatal(err)
-	}
-	defer cl.Close()
-	if err := topics.Ensure(ctx, kadm.NewClient(cl), topics.CheckpointsSpec(topic)); err != nil {
-		e.b.Fatal(err)
-	}
 	for finished := false; !finished; {
 		select {
 		case err := <-errc:
@@ -147,6 +138,30 @@ func (e *benchEnv) run(cfg capture.Config, done func(*topics.Checkpoint) bool) t
 		e.b.Fatalf("capture: %v", err)
 	}
 	return took
+}
+
+// checkpoints returns a client that reads the checkpoint topic of prefix
+// from its start. The topic is created first: a consumer that starts
+// before it exists waits for a metadata refresh, about a second.
+func (e *benchEnv) checkpoints(ctx context.Context, prefix string) *kgo.Client {
+	e.b.Helper()
+	topic := topics.Names{Prefix: prefix}.Checkpoints()
+	adm, err := kgo.NewClient(kgo.SeedBrokers(e.kafka.Brokers...))
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	err = topics.Ensure(ctx, kadm.NewClient(adm), topics.CheckpointsSpec(topic))
+	adm.Close()
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka.Brokers...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(50*time.Millisecond))
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	return cl
 }
 
 // report reports the rates of Syncline and the baseline and their ratio.
