@@ -20,6 +20,24 @@ type snapshot struct {
 	conn   *client.Conn
 	pos    position
 	opened time.Time
+	tables map[string]schema.Table // shapes loaded while it is open, by "db.table"
+}
+
+// table returns the shape of a table, loading it the first time it is asked
+// for while the snapshot is open rather than per chunk: the snapshot reads
+// rows as they were when it started, a DDL statement after that comes
+// later in the binlog, and the server refuses reads of a table whose
+// definition changed after the snapshot started.
+func (s *snapshot) table(ctx context.Context, db, name string) (schema.Table, error) {
+	if t, ok := s.tables[db+"."+name]; ok {
+		return t, nil
+	}
+	t, err := schema.LoadTable(ctx, s.conn, db, name)
+	if err != nil {
+		return schema.Table{}, err
+	}
+	s.tables[db+"."+name] = t
+	return t, nil
 }
 
 // openSnapshot starts a consistent snapshot on a connection of its own.
@@ -28,7 +46,7 @@ func (r *run) openSnapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &snapshot{conn: conn, opened: time.Now()}
+	s := &snapshot{conn: conn, opened: time.Now(), tables: map[string]schema.Table{}}
 	for _, q := range []string{
 		"SET SESSION time_zone = '+00:00'",
 		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
@@ -150,7 +168,7 @@ func (r *run) readChunks(ctx context.Context) error {
 		if ts == nil {
 			return nil
 		}
-		t, err := schema.LoadTable(ctx, r.snap.conn, ts.db, ts.name)
+		t, err := r.snap.table(ctx, ts.db, ts.name)
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", ts.fullName(), err)
 		}
