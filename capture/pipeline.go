@@ -13,9 +13,10 @@ import (
 
 // The bounds of the encode queue. The loop fills a batch of up to
 // queueBatchRows changes or queueBatchBytes of values, and up to queueDepth
-// full batches wait for the encoder: about queueDepth+2 batches are held
-// at once (one being filled, one being encoded), a few MB at most, plus
-// one change larger than a batch.
+// full batches wait for the encoder: at most queueDepth+2 batches are held
+// at once (one being filled, one being encoded), about 10 MB of values,
+// beyond which the loop waits; a single change larger than a batch is a
+// batch of its own.
 const (
 	queueBatchRows  = 256
 	queueBatchBytes = 1 << 20
