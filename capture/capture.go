@@ -187,7 +187,10 @@ func (r *run) run(ctx context.Context) error {
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.MaxBufferedRecords(50000),
 		kgo.ProducerLinger(5*time.Millisecond),
-		kgo.ProducerBatchMaxBytes(4<<20),
+		// Batches as large as the topics accept (topics.MaxBatchBytes,
+		// which they are created with): a batch is checked compressed by
+		// the broker, uncompressed by the producer.
+		kgo.ProducerBatchMaxBytes(topics.MaxBatchBytes),
 	)...)
 	if err != nil {
 		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)

@@ -18,21 +18,27 @@ type Spec struct {
 	Configs map[string]string
 }
 
+// MaxBatchBytes is the largest record batch capture produces and the
+// topics it creates accept (their max.message.bytes), so that a row of up to
+// about this size can be published. Kafka's default is 1 MB; the topic
+// setting overrides the broker's for these topics.
+const MaxBatchBytes = 4 << 20
+
 // TableSpec is the spec of a table topic.
 func TableSpec(name string, partitions int32) Spec {
-	return Spec{Name: name, Partitions: partitions, Configs: map[string]string{"cleanup.policy": "delete"}}
+	return Spec{Name: name, Partitions: partitions, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": strconv.Itoa(MaxBatchBytes)}}
 }
 
 // SchemaChangesSpec is the spec of the schema-change topic: one partition so
 // DDL stays in order, never expiring.
 func SchemaChangesSpec(name string) Spec {
-	return Spec{Name: name, Partitions: 1, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1"}}
+	return Spec{Name: name, Partitions: 1, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1", "max.message.bytes": strconv.Itoa(MaxBatchBytes)}}
 }
 
 // CheckpointsSpec is the spec of the checkpoint topic: compacted and never
 // expiring.
 func CheckpointsSpec(name string) Spec {
-	return Spec{Name: name, Partitions: 1, Configs: map[string]string{"cleanup.policy": "compact", "retention.ms": "-1"}}
+	return Spec{Name: name, Partitions: 1, Configs: map[string]string{"cleanup.policy": "compact", "retention.ms": "-1", "max.message.bytes": strconv.Itoa(MaxBatchBytes)}}
 }
 
 // Ensure creates the topics that do not exist yet (with the broker's default
