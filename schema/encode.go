@@ -86,13 +86,16 @@ type colEnc struct {
 	pow      *big.Int // 10^scale, for decimals that do not fit 64 bits
 	limit    *big.Int // 10^prec: the unscaled value must be below it
 	name     string   // the true column name, for errors
+	typ      Type     // the column's type, for text-protocol values
+	text     textOp   // how AppendTextValue reads the column
 }
 
 // Encoder encodes the Key, Value and Envelope records of one table shape
 // (docs/events.md) from row values in column order, as BinlogValues and
-// TextValues give them, appending to the caller's buffer: no maps, no
-// reflection, no allocation. It is compiled once per shape by NewEncoder, is
-// immutable, and safe for concurrent use.
+// TextValues give them, or straight from the text-protocol rows TextValues
+// reads (AppendTextKey, AppendTextValue), appending to the caller's buffer:
+// no maps, no reflection, no allocation. It is compiled once per shape by
+// NewEncoder, is immutable, and safe for concurrent use.
 //
 // Each value must have the Go type of its column's Avro type listed at the
 // top of values.go, nil for NULL; a nullable DATETIME value is the bare
@@ -133,7 +136,7 @@ func NewEncoder(t Table) (*Encoder, error) {
 		if _, err := AvroType(c.Type); err != nil {
 			return nil, t.columnErr(c.Name, err)
 		}
-		ce := colEnc{nullable: c.Nullable, name: c.Name}
+		ce := colEnc{nullable: c.Nullable, name: c.Name, typ: c.Type, text: textOpOf(c.Type)}
 		switch k := c.Type.Kind; {
 		case k == TinyInt, k == SmallInt, k == MediumInt, k == Year:
 			ce.op = opInt
@@ -193,7 +196,7 @@ func pow10Big(n int) *big.Int {
 // error, dst is returned unchanged.
 func (e *Encoder) AppendKey(dst []byte, row []any) ([]byte, error) {
 	if len(row) != len(e.cols) {
-		return dst, e.lengthErr(row)
+		return dst, e.lengthErr(len(row))
 	}
 	out := dst
 	var err error
@@ -209,7 +212,7 @@ func (e *Encoder) AppendKey(dst []byte, row []any) ([]byte, error) {
 // column order) to dst. On error, dst is returned unchanged.
 func (e *Encoder) AppendValue(dst []byte, row []any) ([]byte, error) {
 	if len(row) != len(e.cols) {
-		return dst, e.lengthErr(row)
+		return dst, e.lengthErr(len(row))
 	}
 	out := dst
 	var err error
@@ -233,9 +236,36 @@ func (e *Encoder) AppendEnvelope(dst []byte, before, after []any, src Source, op
 	if out, err = e.appendUnionRow(out, after); err != nil {
 		return dst, err
 	}
-	out = AppendSource(out, src)
-	out = appendString(out, op)
-	return appendLong(out, tsMillis), nil
+	return appendEnvelopeTail(out, src, op, tsMillis), nil
+}
+
+// AppendEncodedEnvelope appends the encoding of the Envelope record of one
+// change whose row images are already encoded: before and after are Value
+// records as AppendValue or AppendTextValue encode them, nil for none
+// (encoded as null). src, op and tsMillis are those of AppendEnvelope, and
+// the bytes are those AppendEnvelope appends for the rows that before and
+// after encode. The images are copied as they are, not checked.
+func AppendEncodedEnvelope(dst, before, after []byte, src Source, op string, tsMillis int64) []byte {
+	dst = appendEncodedUnion(dst, before)
+	dst = appendEncodedUnion(dst, after)
+	return appendEnvelopeTail(dst, src, op, tsMillis)
+}
+
+// appendEncodedUnion appends a ["null", Value] union of an encoded Value
+// record: null for nil.
+func appendEncodedUnion(dst, value []byte) []byte {
+	if value == nil {
+		return append(dst, 0)
+	}
+	return append(append(dst, 2), value...)
+}
+
+// appendEnvelopeTail appends the fields of the Envelope record after the
+// row images: source, op and ts_ms.
+func appendEnvelopeTail(dst []byte, src Source, op string, tsMillis int64) []byte {
+	dst = AppendSource(dst, src)
+	dst = appendString(dst, op)
+	return appendLong(dst, tsMillis)
 }
 
 // appendUnionRow appends a ["null", Value] union: null for a nil row.
@@ -372,8 +402,8 @@ func (e *Encoder) colErr(c *colEnc, err error) error {
 	return fmt.Errorf("encode %s column %s: %w", e.table, c.name, err)
 }
 
-func (e *Encoder) lengthErr(row []any) error {
-	return fmt.Errorf("encode %s: row has %d values, table has %d columns", e.table, len(row), len(e.cols))
+func (e *Encoder) lengthErr(n int) error {
+	return fmt.Errorf("encode %s: row has %d values, table has %d columns", e.table, n, len(e.cols))
 }
 
 // appendLong appends the zig-zag varint of v (an Avro int or long).
@@ -406,26 +436,11 @@ var pow10 = func() (p [20]uint64) {
 // BitLen/8+1 bytes.
 func appendDecimal(dst []byte, r *big.Rat, c *colEnc) ([]byte, error) {
 	if neg, mag, ok := unscaled64(r, c.scale); ok {
-		if c.prec < len(pow10) && mag >= pow10[c.prec] {
+		out, ok := appendDecimal64(dst, neg, mag, c)
+		if !ok {
 			return dst, decimalDigitsErr(r, c)
 		}
-		n := bits.Len64(mag)/8 + 1 // 1..9
-		dst = appendLong(dst, int64(n))
-		if !neg {
-			for k := n - 1; k >= 0; k-- {
-				dst = append(dst, byte(mag>>(8*uint(k))))
-			}
-			return dst, nil
-		}
-		v := -mag // the low 64 bits of the two's complement
-		for k := n - 1; k >= 0; k-- {
-			if k >= 8 {
-				dst = append(dst, 0xff)
-			} else {
-				dst = append(dst, byte(v>>(8*uint(k))))
-			}
-		}
-		return dst, nil
+		return out, nil
 	}
 	i := new(big.Int).Mul(r.Num(), c.pow)
 	if !r.IsInt() {
@@ -452,6 +467,33 @@ func appendDecimal(dst []byte, r *big.Rat, c *colEnc) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// appendDecimal64 appends the bytes.decimal of column c whose unscaled value
+// is mag, negated if neg (a zero mag encodes zero either way). ok is false,
+// and nothing is appended, when the value has more digits than c's
+// precision.
+func appendDecimal64(dst []byte, neg bool, mag uint64, c *colEnc) (out []byte, ok bool) {
+	if c.prec < len(pow10) && mag >= pow10[c.prec] {
+		return dst, false
+	}
+	n := bits.Len64(mag)/8 + 1 // 1..9
+	dst = appendLong(dst, int64(n))
+	if !neg {
+		for k := n - 1; k >= 0; k-- {
+			dst = append(dst, byte(mag>>(8*uint(k))))
+		}
+		return dst, true
+	}
+	v := -mag // the low 64 bits of the two's complement
+	for k := n - 1; k >= 0; k-- {
+		if k >= 8 {
+			dst = append(dst, 0xff)
+		} else {
+			dst = append(dst, byte(v>>(8*uint(k))))
+		}
+	}
+	return dst, true
 }
 
 // unscaled64 returns the sign and magnitude of floor(r * 10^scale) when the
