@@ -42,12 +42,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) event(table, op string, size int) {
-	if m == nil {
-		return
+// eventTally counts consecutive events of one table and operation, so that
+// a batch looks its metrics' label values up once per run rather than once
+// per event.
+type eventTally struct {
+	table, op string
+	events    int
+	bytes     int
+}
+
+// add counts one event of size bytes, first flushing the run of another
+// table or operation.
+func (t *eventTally) add(m *Metrics, table, op string, size int) {
+	if t.events > 0 && (t.table != table || t.op != op) {
+		t.flush(m)
 	}
-	m.rows.WithLabelValues(table, op).Inc()
-	m.bytes.WithLabelValues(table).Add(float64(size))
+	t.table, t.op = table, op
+	t.events++
+	t.bytes += size
+}
+
+// flush adds the counted run to m.
+func (t *eventTally) flush(m *Metrics) {
+	if m != nil && t.events > 0 {
+		m.rows.WithLabelValues(t.table, t.op).Add(float64(t.events))
+		m.bytes.WithLabelValues(t.table).Add(float64(t.bytes))
+	}
+	t.events, t.bytes = 0, 0
 }
 
 func (m *Metrics) committed(sourceTS time.Time) {

@@ -6,8 +6,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -23,12 +25,29 @@ const (
 	queueDepth      = 8
 )
 
-// rowChange is one row change waiting to be encoded and produced.
+// rowChange is one row change waiting to be encoded and produced: its row
+// images as values, or, for a snapshot row the reader encoded straight from
+// the text protocol, its Key and after image's Value records in its batch's
+// arena (before and after are then nil).
 type rowChange struct {
 	codec         *tableCodec
 	op            string
 	before, after []any
+	encoded       bool      // the records are in the arena, at span
+	span          arenaSpan // where, when encoded
 	src           sourceInfo
+}
+
+// arenaSpan locates the encoded records of a row change in its batch's
+// arena: the Key record is arena[start:mid], the Value record
+// arena[mid:end]. Offsets, not slices: the arena moves as it grows.
+type arenaSpan struct{ start, mid, end int }
+
+// changeBatch is a batch of row changes and the memory of their encoded
+// records. Batches are reused once encoded.
+type changeBatch struct {
+	rows  []rowChange
+	arena []byte
 }
 
 // encodeQueue carries the row changes of the open Kafka transaction, in
@@ -42,11 +61,11 @@ type rowChange struct {
 // Only the capture loop calls its methods; the goroutine sees the batches
 // and the discard flag.
 type encodeQueue struct {
-	batches chan []rowChange // nil while no goroutine takes batches
-	free    chan []rowChange // encoded batches, for reuse
-	done    chan struct{}    // closed when the goroutine ends; nil when none runs
-	cur     []rowChange      // the batch being filled
-	bytes   int              // size estimate of cur's values
+	batches chan *changeBatch // nil while no goroutine takes batches
+	free    chan *changeBatch // encoded batches, for reuse
+	done    chan struct{}     // closed when the goroutine ends; nil when none runs
+	cur     *changeBatch      // the batch being filled
+	bytes   int               // size estimate of cur's values
 	// discard tells the goroutine to drop what is left: the transaction
 	// is being aborted.
 	discard atomic.Bool
@@ -58,11 +77,40 @@ type encodeQueue struct {
 // enqueue adds one change to the queue, starting the encoder when none
 // runs. It blocks while the queue is full.
 func (p *publisher) enqueue(ctx context.Context, rc rowChange) error {
+	b := p.batch()
+	b.rows = append(b.rows, rc)
+	return p.q.added(ctx, rowBytes(rc.before)+rowBytes(rc.after))
+}
+
+// enqueueText encodes one snapshot row read over the text protocol (of
+// `SELECT <c.full.SelectList()>`, for a table without rules, whose
+// published shape is its full shape) into the batch being filled and
+// queues it as a read ("r") change. The row's values point into the
+// connection's buffer: only the encoding is kept.
+func (p *publisher) enqueueText(ctx context.Context, c *tableCodec, row []mysql.FieldValue, src sourceInfo) error {
+	b := p.batch()
+	start := len(b.arena)
+	arena, err := c.enc.AppendTextKey(b.arena, row)
+	if err != nil {
+		return err
+	}
+	mid := len(arena)
+	if arena, err = c.enc.AppendTextValue(arena, row); err != nil {
+		return err
+	}
+	b.arena = arena
+	b.rows = append(b.rows, rowChange{codec: c, op: "r", encoded: true, span: arenaSpan{start, mid, len(arena)}, src: src})
+	return p.q.added(ctx, len(arena)-start)
+}
+
+// batch returns the batch being filled, starting the encoder when none
+// runs.
+func (p *publisher) batch() *changeBatch {
 	q := &p.q
 	if q.done == nil {
-		q.batches = make(chan []rowChange, queueDepth)
+		q.batches = make(chan *changeBatch, queueDepth)
 		if q.free == nil {
-			q.free = make(chan []rowChange, queueDepth+2)
+			q.free = make(chan *changeBatch, queueDepth+2)
 		}
 		q.done = make(chan struct{})
 		q.discard.Store(false)
@@ -72,12 +120,17 @@ func (p *publisher) enqueue(ctx context.Context, rc rowChange) error {
 		select {
 		case q.cur = <-q.free:
 		default:
-			q.cur = make([]rowChange, 0, queueBatchRows)
+			q.cur = &changeBatch{rows: make([]rowChange, 0, queueBatchRows)}
 		}
 	}
-	q.cur = append(q.cur, rc)
-	q.bytes += rowBytes(rc.before) + rowBytes(rc.after)
-	if len(q.cur) < queueBatchRows && q.bytes < queueBatchBytes {
+	return q.cur
+}
+
+// added accounts for a change of size bytes just added to the batch being
+// filled, and hands the batch to the encoder once it is full.
+func (q *encodeQueue) added(ctx context.Context, size int) error {
+	q.bytes += size
+	if len(q.cur.rows) < queueBatchRows && q.bytes < queueBatchBytes {
 		return nil
 	}
 	return q.send(ctx)
@@ -87,7 +140,7 @@ func (p *publisher) enqueue(ctx context.Context, rc rowChange) error {
 // still waits up to finalCommitTimeout: capture is stopping, and its final
 // commit covers the changes read so far.
 func (q *encodeQueue) send(ctx context.Context) error {
-	if len(q.cur) == 0 {
+	if q.cur == nil || len(q.cur.rows) == 0 {
 		return nil
 	}
 	select {
@@ -138,8 +191,10 @@ func (p *publisher) discardQueued() {
 		return
 	}
 	q.discard.Store(true)
-	clear(q.cur)
-	q.cur, q.bytes = q.cur[:0], 0
+	if q.cur != nil {
+		q.cur.reset()
+	}
+	q.bytes = 0
 	if q.batches != nil {
 		close(q.batches)
 		q.batches = nil
@@ -151,7 +206,7 @@ func (p *publisher) discardQueued() {
 // encodeLoop encodes and produces the batches until batches is closed, in
 // order. After an error it produces nothing more: the transaction is
 // aborted. Encoded batches are cleared and returned to free.
-func (p *publisher) encodeLoop(ctx context.Context, batches <-chan []rowChange, free chan<- []rowChange, done chan<- struct{}) {
+func (p *publisher) encodeLoop(ctx context.Context, batches <-chan *changeBatch, free chan<- *changeBatch, done chan<- struct{}) {
 	defer close(done)
 	failed := false
 	for b := range batches {
@@ -161,41 +216,38 @@ func (p *publisher) encodeLoop(ctx context.Context, batches <-chan []rowChange, 
 				failed = true
 			}
 		}
-		clear(b)
+		b.reset()
 		select {
-		case free <- b[:0]:
+		case free <- b:
 		default:
 		}
 	}
 }
 
+// reset empties the batch for reuse, dropping its references to values.
+func (b *changeBatch) reset() {
+	clear(b.rows)
+	b.rows, b.arena = b.rows[:0], b.arena[:0]
+}
+
 // produceBatch encodes a batch of changes and produces their records. The
 // keys and values of a batch share one buffer, and its records one slice
 // and one time (ts_ms and the record timestamp).
-func (p *publisher) produceBatch(ctx context.Context, batch []rowChange) error {
+func (p *publisher) produceBatch(ctx context.Context, b *changeBatch) error {
+	batch := b.rows
 	now := time.Now()
 	nowMillis := now.UnixMilli()
-	buf := make([]byte, 0, 64+len(batch)*p.q.avgRecord)
+	// A quarter more than the last batch's mean, so that a batch of
+	// somewhat longer rows does not copy the buffer while it grows.
+	buf := make([]byte, 0, 64+len(batch)*p.q.avgRecord*5/4)
 	ends := make([]int, 0, 2*len(batch)) // end of each key and each value in buf
 	n := 0                               // records, with tombstones
 	for i := range batch {
 		rc := &batch[i]
-		c := rc.codec
-		row := rc.after
-		if row == nil {
-			row = rc.before
-		}
 		var err error
-		buf = topics.AppendFrame(buf, c.keyID)
-		if buf, err = c.enc.AppendKey(buf, row); err != nil {
+		if buf, err = p.appendRecords(buf, &ends, rc, b.arena, nowMillis); err != nil {
 			return err
 		}
-		ends = append(ends, len(buf))
-		buf = topics.AppendFrame(buf, c.envID)
-		if buf, err = c.enc.AppendEnvelope(buf, rc.before, rc.after, p.source(rc.src), rc.op, nowMillis); err != nil {
-			return err
-		}
-		ends = append(ends, len(buf))
 		n++
 		if rc.op == "d" && p.tombs {
 			n++
@@ -203,6 +255,7 @@ func (p *publisher) produceBatch(ctx context.Context, batch []rowChange) error {
 	}
 	p.q.avgRecord = len(buf)/len(batch) + 1
 	recs := make([]kgo.Record, n)
+	var tally eventTally
 	start, j := 0, 0
 	for i := range batch {
 		rc := &batch[i]
@@ -211,7 +264,7 @@ func (p *publisher) produceBatch(ctx context.Context, batch []rowChange) error {
 		r := &recs[j]
 		r.Topic, r.Key, r.Value, r.Timestamp = rc.codec.topic, key, buf[kEnd:vEnd:vEnd], now
 		p.cl.Produce(ctx, r, p.promise)
-		p.metrics.event(rc.codec.name, rc.op, vEnd-start)
+		tally.add(p.metrics, rc.codec.name, rc.op, vEnd-start)
 		j++
 		if rc.op == "d" && p.tombs {
 			t := &recs[j]
@@ -221,7 +274,39 @@ func (p *publisher) produceBatch(ctx context.Context, batch []rowChange) error {
 		}
 		start = vEnd
 	}
+	tally.flush(p.metrics)
 	return nil
+}
+
+// appendRecords appends the framed Key and Envelope records of one change
+// to buf and their ends to ends.
+func (p *publisher) appendRecords(buf []byte, ends *[]int, rc *rowChange, arena []byte, nowMillis int64) ([]byte, error) {
+	c := rc.codec
+	buf = topics.AppendFrame(buf, c.keyID)
+	if rc.encoded {
+		s := rc.span
+		buf = append(buf, arena[s.start:s.mid]...)
+		*ends = append(*ends, len(buf))
+		buf = topics.AppendFrame(buf, c.envID)
+		buf = schema.AppendEncodedEnvelope(buf, nil, arena[s.mid:s.end], p.source(rc.src), rc.op, nowMillis)
+		*ends = append(*ends, len(buf))
+		return buf, nil
+	}
+	row := rc.after
+	if row == nil {
+		row = rc.before
+	}
+	var err error
+	if buf, err = c.enc.AppendKey(buf, row); err != nil {
+		return buf, err
+	}
+	*ends = append(*ends, len(buf))
+	buf = topics.AppendFrame(buf, c.envID)
+	if buf, err = c.enc.AppendEnvelope(buf, rc.before, rc.after, p.source(rc.src), rc.op, nowMillis); err != nil {
+		return buf, err
+	}
+	*ends = append(*ends, len(buf))
+	return buf, nil
 }
 
 // rowBytes estimates the memory a row's values hold.

@@ -125,8 +125,8 @@ func TestQueueKeepsOrder(t *testing.T) {
 		if op == "d" {
 			want = append(want, rec{i, true})
 		}
-		if len(tp.q.cur) >= queueBatchRows || tp.q.bytes >= queueBatchBytes {
-			t.Fatalf("a full batch (%d changes, %d bytes) was kept back", len(tp.q.cur), tp.q.bytes)
+		if cur := tp.q.cur; cur != nil && (len(cur.rows) >= queueBatchRows || tp.q.bytes >= queueBatchBytes) {
+			t.Fatalf("a full batch (%d changes, %d bytes) was kept back", len(cur.rows), tp.q.bytes)
 		}
 		if i == n/2 {
 			if tp.pending != len(want) {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -242,6 +243,20 @@ func (p *publisher) change(ctx context.Context, c *tableCodec, op string, before
 		p.pending++
 	}
 	if err := p.enqueue(ctx, rowChange{codec: c, op: op, before: before, after: after, src: src}); err != nil {
+		return err
+	}
+	return p.err()
+}
+
+// snapshotRow publishes one snapshot row of a table without rules, read
+// over the text protocol by `SELECT <c.full.SelectList()>`, encoding it
+// straight from the row (enqueueText).
+func (p *publisher) snapshotRow(ctx context.Context, c *tableCodec, row []mysql.FieldValue, src sourceInfo) error {
+	if err := p.begin(ctx); err != nil {
+		return err
+	}
+	p.pending++
+	if err := p.enqueueText(ctx, c, row, src); err != nil {
 		return err
 	}
 	return p.err()

@@ -230,17 +230,27 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 		tsMillis: r.snap.opened.UnixMilli(), snapshot: true,
 	}
 	n := 0
-	var last []any // the last row read; its values are not changed
+	var last []any // the key of the last row of a full chunk
 	var res mysql.Result
-	// TextValues copies what it keeps of row, which points into the
-	// connection's packet buffer: the values may go to the encoder.
 	err = r.snap.conn.ExecuteSelectStreaming(q.String(), &res, func(row []mysql.FieldValue) error {
+		n++
+		if resumable && n == r.cfg.ChunkRows {
+			// The chunk's last row (LIMIT): the next chunk starts after
+			// its key. TextValues copies: row points into the
+			// connection's packet buffer.
+			v, err := t.TextValues(row)
+			if err != nil {
+				return err
+			}
+			last = t.KeyValues(v)
+		}
+		if c.narrow == nil {
+			return r.pub.snapshotRow(ctx, c, row, src)
+		}
 		v, err := t.TextValues(row)
 		if err != nil {
 			return err
 		}
-		n++
-		last = v
 		out, ok := c.narrow.read(v)
 		if !ok {
 			return nil
@@ -255,6 +265,6 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 	if !resumable || n < r.cfg.ChunkRows {
 		return true, nil
 	}
-	ts.afterKey = t.KeyValues(last)
+	ts.afterKey = last
 	return false, nil
 }
