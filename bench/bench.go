@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/endpoint"
@@ -260,12 +261,19 @@ func Launch(ctx context.Context, dir string) (*Servers, error) {
 		return ch.Close, nil
 	})
 	start("Kafka", func() (func() error, error) {
-		k, err := testenv.LaunchKafka()
+		logDir, err := kafkaLogDir(dir)
 		if err != nil {
 			return nil, err
 		}
+		k, err := testenv.LaunchKafka(kfake.DataDir(logDir))
+		if err != nil {
+			_ = os.RemoveAll(logDir)
+			return nil, err
+		}
 		s.Kafka = k
-		return k.Close, nil
+		return func() error {
+			return errors.Join(k.Close(), os.RemoveAll(logDir))
+		}, nil
 	})
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -273,6 +281,25 @@ func Launch(ctx context.Context, dir string) (*Servers, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// kafkaLogDir makes the directory of the in-process broker's log: in
+// /dev/shm when the machine has that tmpfs, else in dir. The broker shares
+// the CPU with the Syncline process it serves, which a real Kafka cluster
+// does not, so the bench keeps what the broker costs small: a log in files
+// on tmpfs costs one copy per write, while kfake's in-memory store copies a
+// segment again each time it grows and, on a disk, every write is a
+// filesystem write.
+func kafkaLogDir(dir string) (string, error) {
+	parent := dir
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		parent = "/dev/shm"
+	}
+	d, err := os.MkdirTemp(parent, "syncline-bench-kafka-")
+	if err != nil {
+		return "", fmt.Errorf("kafka log directory: %w", err)
+	}
+	return d, nil
 }
 
 // Close stops the servers Launch started.
