@@ -186,7 +186,10 @@ func (r *run) run(ctx context.Context) error {
 		kgo.TransactionTimeout(2*time.Minute),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.MaxBufferedRecords(50000),
-		kgo.ProducerLinger(5*time.Millisecond),
+		// No linger: a batch goes out as soon as the previous request
+		// allows, so batches grow with the load while one is in flight,
+		// and a commit's flush never waits for a linger to expire.
+		kgo.ProducerLinger(0),
 		// Batches as large as the topics accept (topics.MaxBatchBytes,
 		// which they are created with): a batch is checked compressed by
 		// the broker, uncompressed by the producer.
