@@ -31,8 +31,8 @@ const (
 
 // Defaults of Config.
 const (
-	DefaultChunkRows     = 10000
-	DefaultBatchRows     = 20000
+	DefaultChunkRows     = 50000
+	DefaultBatchRows     = 100000
 	DefaultFlushInterval = 100 * time.Millisecond
 	DefaultHeartbeat     = time.Second
 	DefaultPartitions    = 1
