@@ -3,11 +3,11 @@ package capture
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
@@ -70,8 +70,10 @@ type encodeQueue struct {
 	// is being aborted.
 	discard atomic.Bool
 	// avgRecord is the mean size of a key and value of the last batch,
-	// to size the next batch's buffer. Only the goroutine uses it.
+	// to size the next batch's buffer, and ends the ends of a batch's
+	// keys and values in that buffer. Only the goroutine uses them.
 	avgRecord int
+	ends      []int
 }
 
 // enqueue adds one change to the queue, starting the encoder when none
@@ -232,20 +234,23 @@ func (b *changeBatch) reset() {
 
 // produceBatch encodes a batch of changes and produces their records. The
 // keys and values of a batch share one buffer, and its records one slice
-// and one time (ts_ms and the record timestamp).
+// and one time (ts_ms and the record timestamp); both are a recordBlock's,
+// reused once Kafka has acknowledged every record.
 func (p *publisher) produceBatch(ctx context.Context, b *changeBatch) error {
 	batch := b.rows
 	now := time.Now()
 	nowMillis := now.UnixMilli()
+	blk := p.blocks.get()
 	// A quarter more than the last batch's mean, so that a batch of
 	// somewhat longer rows does not copy the buffer while it grows.
-	buf := make([]byte, 0, 64+len(batch)*p.q.avgRecord*5/4)
-	ends := make([]int, 0, 2*len(batch)) // end of each key and each value in buf
-	n := 0                               // records, with tombstones
+	buf := slices.Grow(blk.buf[:0], 64+len(batch)*p.q.avgRecord*5/4)
+	ends := p.q.ends[:0] // end of each key and each value in buf
+	n := 0               // records, with tombstones
 	for i := range batch {
 		rc := &batch[i]
 		var err error
 		if buf, err = p.appendRecords(buf, &ends, rc, b.arena, nowMillis); err != nil {
+			p.blocks.put(blk)
 			return err
 		}
 		n++
@@ -254,7 +259,10 @@ func (p *publisher) produceBatch(ctx context.Context, b *changeBatch) error {
 		}
 	}
 	p.q.avgRecord = len(buf)/len(batch) + 1
-	recs := make([]kgo.Record, n)
+	p.q.ends = ends
+	blk.buf = buf
+	recs := blk.records(n)
+	rctx := blk.bind(ctx, n)
 	var tally eventTally
 	start, j := 0, 0
 	for i := range batch {
@@ -262,13 +270,13 @@ func (p *publisher) produceBatch(ctx context.Context, b *changeBatch) error {
 		kEnd, vEnd := ends[2*i], ends[2*i+1]
 		key := buf[start:kEnd:kEnd]
 		r := &recs[j]
-		r.Topic, r.Key, r.Value, r.Timestamp = rc.codec.topic, key, buf[kEnd:vEnd:vEnd], now
+		r.Topic, r.Key, r.Value, r.Timestamp, r.Context = rc.codec.topic, key, buf[kEnd:vEnd:vEnd], now, rctx
 		p.cl.Produce(ctx, r, p.promise)
 		tally.add(p.metrics, rc.codec.name, rc.op, vEnd-start)
 		j++
 		if rc.op == "d" && p.tombs {
 			t := &recs[j]
-			t.Topic, t.Key, t.Timestamp = rc.codec.topic, key, now
+			t.Topic, t.Key, t.Timestamp, t.Context = rc.codec.topic, key, now, rctx
 			p.cl.Produce(ctx, t, p.promise)
 			j++
 		}

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/big"
@@ -106,9 +107,11 @@ func TestQueueKeepsOrder(t *testing.T) {
 	type rec struct {
 		id   int64
 		tomb bool
+		body []byte // the envelope but for its ts_ms: the record memory is reused
 	}
 	var want []rec
 	const n = 3000
+	src := sourceInfo{db: "db", table: "t", file: "bin.000001"}
 	for i := range int64(n) {
 		pad := 10
 		if i%500 == 7 {
@@ -118,12 +121,16 @@ func TestQueueKeepsOrder(t *testing.T) {
 		if i%7 == 3 {
 			op, before, after = "d", row(i, pad), nil
 		}
-		if err := tp.change(ctx, tp.codec, op, before, after, sourceInfo{db: "db", table: "t", file: "bin.000001"}); err != nil {
+		if err := tp.change(ctx, tp.codec, op, before, after, src); err != nil {
 			t.Fatalf("change %d: %v", i, err)
 		}
-		want = append(want, rec{i, false})
+		body, err := tp.codec.enc.AppendEnvelope(nil, before, after, tp.source(src), op, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, rec{i, false, body[:len(body)-1]}) // ts_ms 0 is one byte
 		if op == "d" {
-			want = append(want, rec{i, true})
+			want = append(want, rec{i, true, nil})
 		}
 		if cur := tp.q.cur; cur != nil && (len(cur.rows) >= queueBatchRows || tp.q.bytes >= queueBatchBytes) {
 			t.Fatalf("a full batch (%d changes, %d bytes) was kept back", len(cur.rows), tp.q.bytes)
@@ -151,6 +158,15 @@ func TestQueueKeepsOrder(t *testing.T) {
 		id := keyID(t, r.Key)
 		if id != want[i].id || (r.Value == nil) != want[i].tomb {
 			t.Fatalf("record %d: id %d tombstone %v, want id %d tombstone %v", i, id, r.Value == nil, want[i].id, want[i].tomb)
+		}
+		if r.Value != nil {
+			_, body, err := topics.ParseFrame(r.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(body, want[i].body) {
+				t.Fatalf("record %d (id %d): the envelope is not the one of the change", i, id)
+			}
 		}
 	}
 }

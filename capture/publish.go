@@ -49,7 +49,8 @@ type publisher struct {
 	txnCtx    context.Context
 	txnCancel context.CancelFunc
 	q         encodeQueue
-	promise   func(*kgo.Record, error) // records a produce error
+	promise   func(*kgo.Record, error) // records a produce error, releases the record's block
+	blocks    blockPool                // the memory of produced row change records
 
 	mu       sync.Mutex
 	firstErr error
@@ -82,10 +83,11 @@ func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name
 		codecs: map[string]*tableCodec{}, topicsOK: map[string]bool{},
 		ddlSchema: ddl, strSchema: avro.MustParse(`"string"`),
 	}
-	p.promise = func(_ *kgo.Record, err error) {
+	p.promise = func(r *kgo.Record, err error) {
 		if err != nil {
 			p.fail(fmt.Errorf("produce to kafka: %w", err))
 		}
+		p.blocks.done(r)
 	}
 	return p, nil
 }
