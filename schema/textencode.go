@@ -170,11 +170,11 @@ func appendTextFast(dst []byte, c *colEnc, f *mysql.FieldValue) (out []byte, ok 
 		if f.Type != mysql.FieldValueTypeString {
 			return dst, false
 		}
-		d, err := parseDate(f.AsString())
+		days, err := parseDateDays(f.AsString())
 		if err != nil {
 			return dst, false
 		}
-		return appendLong(out, int64(int32(d.Unix()/secondsPerDay))), true
+		return appendLong(out, int64(days)), true
 	case textDateTime:
 		if f.Type != mysql.FieldValueTypeString {
 			return dst, false

@@ -670,14 +670,25 @@ func epochDays(y, m, d int) int64 {
 // parseDate parses a DATE; zero dates and dates with a zero (or invalid)
 // month or day give ZeroDate().
 func parseDate[T text](s T) (time.Time, error) {
-	y, m, d, err := parseYMD(s)
+	days, err := parseDateDays(s)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if !validDate(y, m, d) {
-		return ZeroDate(), nil
+	return time.Unix(int64(days)*secondsPerDay, 0).UTC(), nil
+}
+
+// parseDateDays parses a DATE into its Avro int.date, the day number of
+// parseDate's time.Time: math.MinInt32 (ZeroDate) for zero dates and dates
+// with a zero (or invalid) month or day.
+func parseDateDays[T text](s T) (int32, error) {
+	y, m, d, err := parseYMD(s)
+	if err != nil {
+		return 0, err
 	}
-	return time.Unix(epochDays(y, m, d)*secondsPerDay, 0).UTC(), nil
+	if !validDate(y, m, d) {
+		return math.MinInt32, nil
+	}
+	return int32(epochDays(y, m, d)), nil
 }
 
 // parseDateTime parses "YYYY-MM-DD HH:MM:SS[.ffffff]" into microseconds of
