@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -54,6 +55,7 @@ type publisher struct {
 
 	mu       sync.Mutex
 	firstErr error
+	failed   atomic.Bool // set once firstErr is, so that err takes no lock per row
 }
 
 // tableCodec encodes the events of one shape of one table.
@@ -315,11 +317,15 @@ func (p *publisher) fail(err error) {
 	defer p.mu.Unlock()
 	if p.firstErr == nil {
 		p.firstErr = err
+		p.failed.Store(true)
 	}
 }
 
 // err returns the first error of producing or encoding, if any.
 func (p *publisher) err() error {
+	if !p.failed.Load() {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.firstErr
