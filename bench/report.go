@@ -72,11 +72,11 @@ func describeMachine(ctx context.Context, h *harness) Machine {
 		_ = conn.QueryRow(ctx, "SELECT version()").Scan(&m.ClickHouse)
 		_ = conn.Close()
 	}
-	m.Kafka = "kfake (in this process), schema registry srfake"
+	m.Kafka = "kfake (in this process, its log on tmpfs), schema registry srfake"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
 			if d.Path == "github.com/twmb/franz-go/pkg/kfake" {
-				m.Kafka = "kfake " + d.Version + " (in this process), schema registry srfake"
+				m.Kafka = "kfake " + d.Version + " (in this process, its log on tmpfs), schema registry srfake"
 			}
 		}
 	}
@@ -239,7 +239,8 @@ func methodNotes(c Config) []string {
 			"Keeping up means the median of the last window is not above the first window's by more than max(250 ms, half the first).",
 		fmt.Sprintf("**Memory.** The syncline binary is started as a child (`syncline capture ...`, then `syncline apply ...` into MySQL) while one %s-row source transaction passes; peak RSS is `VmHWM` from `/proc/<pid>/status`, read before the child is stopped with SIGTERM.",
 			thousands(float64(c.MemoryRows))),
-		"Kafka is kfake, in the bench process, so every Syncline run shares the CPU with the broker; the baselines do not use Kafka.",
+		"Kafka is kfake, in the bench process, so every Syncline run shares the CPU with the broker; the baselines do not use Kafka. " +
+			"The broker keeps its log in files under /dev/shm (tmpfs) when the machine has it: kfake's in-memory store copies a segment again each time it grows, which cost the snapshot about a fifth of its samples.",
 	}
 }
 
