@@ -28,23 +28,29 @@ func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 // connect opens a go-mysql client connection on db with a utf8mb4 session,
 // an empty sql_mode (zero dates allowed) and the UTC time zone.
-func connect(t *testing.T, src *testenv.MySQL, db string) *client.Conn {
-	t.Helper()
+func connect(tb testing.TB, src *testenv.MySQL, db string) *client.Conn {
+	tb.Helper()
+	return connectMode(tb, src, db, "")
+}
+
+// connectMode is connect with the session's sql_mode.
+func connectMode(tb testing.TB, src *testenv.MySQL, db, sqlMode string) *client.Conn {
+	tb.Helper()
 	conn, err := client.Connect(src.Addr(), src.User, src.Password, db)
 	if err != nil {
-		t.Fatalf("connect: %v", err)
+		tb.Fatalf("connect: %v", err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
-	exec(t, conn, "SET NAMES utf8mb4")
-	exec(t, conn, "SET SESSION sql_mode = '', time_zone = '+00:00'")
+	tb.Cleanup(func() { _ = conn.Close() })
+	exec(tb, conn, "SET NAMES utf8mb4")
+	exec(tb, conn, "SET SESSION sql_mode = ?, time_zone = '+00:00'", sqlMode)
 	return conn
 }
 
-func exec(t *testing.T, conn *client.Conn, q string, args ...any) *mysql.Result {
-	t.Helper()
+func exec(tb testing.TB, conn *client.Conn, q string, args ...any) *mysql.Result {
+	tb.Helper()
 	r, err := conn.Execute(q, args...)
 	if err != nil {
-		t.Fatalf("%s: %v", q, err)
+		tb.Fatalf("%s: %v", q, err)
 	}
 	return r
 }

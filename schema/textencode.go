@@ -121,14 +121,8 @@ func appendTextFast(dst []byte, c *colEnc, f *mysql.FieldValue) (out []byte, ok 
 	}
 	switch c.text {
 	case textInt:
-		var bits int64
-		var goUnsigned bool
-		switch f.Type {
-		case mysql.FieldValueTypeSigned:
-			bits = f.AsInt64()
-		case mysql.FieldValueTypeUnsigned:
-			bits, goUnsigned = int64(f.AsUint64()), true
-		default:
+		bits, goUnsigned, ok := fieldInteger(f)
+		if !ok {
 			return dst, false
 		}
 		if c.op == opDecimal {

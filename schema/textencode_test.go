@@ -18,24 +18,10 @@ import (
 // textConn opens a go-mysql client connection on db as the snapshot reads:
 // a utf8mb4 session, here with a strict sql_mode that still accepts zero
 // dates (so a mistyped fixture fails instead of being clipped) and the UTC
-// time zone. Unlike connect, it serves benchmarks too.
+// time zone.
 func textConn(tb testing.TB, src *testenv.MySQL, db string) *client.Conn {
 	tb.Helper()
-	conn, err := client.Connect(src.Addr(), src.User, src.Password, db)
-	if err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
-	tb.Cleanup(func() { _ = conn.Close() })
-	textExec(tb, conn, "SET NAMES utf8mb4")
-	textExec(tb, conn, "SET SESSION sql_mode = 'STRICT_ALL_TABLES', time_zone = '+00:00'")
-	return conn
-}
-
-func textExec(tb testing.TB, conn *client.Conn, q string) {
-	tb.Helper()
-	if _, err := conn.Execute(q); err != nil {
-		tb.Fatalf("%s: %v", q, err)
-	}
+	return connectMode(tb, src, db, "STRICT_ALL_TABLES")
 }
 
 // streamText runs q with ExecuteSelectStreaming, as the snapshot does, and
@@ -260,9 +246,9 @@ func TestTextEncodeEdges(t *testing.T) {
 	src := testenv.Source(t)
 	db := src.NewDatabase(t)
 	conn := textConn(t, src, db)
-	textExec(t, conn, edgesDDL)
+	exec(t, conn, edgesDDL)
 	for _, q := range edgesRows {
-		textExec(t, conn, q)
+		exec(t, conn, q)
 	}
 	tbl, err := LoadTable(context.Background(), conn, db, "edges")
 	if err != nil {
@@ -527,7 +513,7 @@ func benchTextTable(tb testing.TB) (Table, [][]mysql.FieldValue) {
 	src := testenv.Source(tb)
 	db := src.NewDatabase(tb)
 	conn := textConn(tb, src, db)
-	textExec(tb, conn, benchTextDDL)
+	exec(tb, conn, benchTextDDL)
 	var values []string
 	for _, id := range benchIDs() {
 		r := makeBenchRow(id)
@@ -538,7 +524,7 @@ func benchTextTable(tb testing.TB) (Table, [][]mysql.FieldValue) {
 		values = append(values, fmt.Sprintf("(%d, %d, %d, %s, %s, '%s', %s, %d, '%s', '%s')", r.id, r.account, r.qty,
 			r.amount, strconv.FormatFloat(r.score, 'g', -1, 64), r.name, note, r.status, r.created, r.day))
 	}
-	textExec(tb, conn, "INSERT INTO changes VALUES "+strings.Join(values, ", "))
+	exec(tb, conn, "INSERT INTO changes VALUES "+strings.Join(values, ", "))
 	tbl, err := LoadTable(context.Background(), conn, db, "changes")
 	if err != nil {
 		tb.Fatal(err)

@@ -356,14 +356,10 @@ func (t Type) textValue(f *mysql.FieldValue) (any, error) {
 	raw := f.AsString()
 	switch k := t.Kind; {
 	case k.IsInteger(), k == Year:
-		var bits int64
-		var goUnsigned bool
-		switch f.Type {
-		case mysql.FieldValueTypeSigned:
-			bits = f.AsInt64()
-		case mysql.FieldValueTypeUnsigned:
-			bits, goUnsigned = int64(f.AsUint64()), true
-		case mysql.FieldValueTypeString:
+		bits, goUnsigned, ok := fieldInteger(f)
+		switch {
+		case ok:
+		case f.Type == mysql.FieldValueTypeString:
 			var err error
 			if bits, goUnsigned, err = parseInteger(string(raw)); err != nil {
 				return nil, err
@@ -433,6 +429,19 @@ func (t Type) textValue(f *mysql.FieldValue) (any, error) {
 		return append([]byte{}, b...), nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupportedType, t.Kind)
+}
+
+// fieldInteger returns the bits of an integer go-mysql parsed from the text
+// protocol and whether it is unsigned; ok is false for a field of another
+// type.
+func fieldInteger(f *mysql.FieldValue) (bits int64, goUnsigned, ok bool) {
+	switch f.Type {
+	case mysql.FieldValueTypeSigned:
+		return f.AsInt64(), false, true
+	case mysql.FieldValueTypeUnsigned:
+		return int64(f.AsUint64()), true, true
+	}
+	return 0, false, false
 }
 
 func unexpected(v any) error { return fmt.Errorf("unexpected value %v of type %T", v, v) }
