@@ -14,7 +14,8 @@ import (
 )
 
 // The bounds of the encode queue. The loop fills a batch of up to
-// queueBatchRows changes or queueBatchBytes of values, and up to queueDepth
+// queueBatchRows changes or queueBatchBytes of values (or of encoded
+// records), and up to queueDepth
 // full batches wait for the encoder: at most queueDepth+2 batches are held
 // at once (one being filled, one being encoded), about 10 MB of values,
 // beyond which the loop waits; a single change larger than a batch is a
@@ -52,9 +53,10 @@ type changeBatch struct {
 
 // encodeQueue carries the row changes of the open Kafka transaction, in
 // order, from the capture loop to one goroutine that encodes and produces
-// them (publisher.encodeLoop). Reading the source (binlog decoding, snapshot
-// reads, value conversion, rules) and encoding/producing then run on two
-// cores. The goroutine runs only while changes are queued or being
+// them (publisher.encodeLoop). Reading the source (binlog decoding, value
+// conversion and rules; for a snapshot row of a table without rules, its
+// Key and Value records, see enqueueText) and framing/producing then run
+// on two cores. The goroutine runs only while changes are queued or being
 // encoded in an open transaction: drain and discard stop it, and the next
 // change starts it again.
 //
