@@ -430,6 +430,15 @@ var pow10 = func() (p [20]uint64) {
 	return p
 }()
 
+// Pow10 returns 10^n when a uint64 holds it (n from 0 to 19), else 0: the
+// scale factor of the decimals the sinks convert without math/big.
+func Pow10(n int) uint64 {
+	if n < 0 || n >= len(pow10) {
+		return 0
+	}
+	return pow10[n]
+}
+
 // appendDecimal appends r as Avro bytes.decimal of column c, exactly as
 // hamba/avro's bytesDecimalCodec does: the unscaled value floor(r*10^scale),
 // checked against the precision, in two's complement big-endian in

@@ -479,15 +479,6 @@ func floatOf(v any, ct chType) (float64, error) {
 	return 0, fmt.Errorf("%w: %T for a %s column", errBadValue, v, ct.full)
 }
 
-// pow10s are the powers of ten a uint64 holds, 10^0 to 10^19.
-var pow10s = func() (p [20]uint64) {
-	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = p[i-1] * 10
-	}
-	return p
-}()
-
 // bigPow10s are 10^0 to 10^76, the powers of ten of Decimal scales and
 // precisions; read only.
 var bigPow10s = func() (p [77]*big.Int) {
@@ -562,18 +553,19 @@ func scaledRat(r *big.Rat, ct chType) (int64, bool) {
 // most ct's precision digits. Otherwise ok is false: the value needs
 // exactDecimal, which also words the errors.
 func scaled(num int64, den uint64, ct chType) (n int64, ok bool) {
-	if ct.scale < 0 || ct.scale >= len(pow10s) || den == 0 || pow10s[ct.scale]%den != 0 {
+	factor := schema.Pow10(ct.scale)
+	if factor == 0 || den == 0 || factor%den != 0 {
 		return 0, false
 	}
 	mag := uint64(num)
 	if num < 0 {
 		mag = -mag
 	}
-	hi, lo := bits.Mul64(mag, pow10s[ct.scale]/den)
+	hi, lo := bits.Mul64(mag, factor/den)
 	if hi != 0 || lo > math.MaxInt64 {
 		return 0, false
 	}
-	if ct.precision < len(pow10s) && lo >= pow10s[ct.precision] {
+	if limit := schema.Pow10(ct.precision); limit != 0 && lo >= limit {
 		return 0, false
 	}
 	if num < 0 {

@@ -77,28 +77,20 @@ func arg(v any, t schema.Type) (any, error) {
 	return nil, fmt.Errorf("%w: unexpected %T for a %s column", errBadValue, v, t)
 }
 
-// pow10 holds 10^0 .. 10^18, the powers of ten an int64 holds.
-var pow10 = func() (p [19]int64) {
-	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = p[i-1] * 10
-	}
-	return p
-}()
-
 // decimalText formats r with scale digits after the point, as FloatString
 // does, when r's numerator and denominator fit int64 and the denominator
 // divides 10^scale (every value of a DECIMAL column of that scale): integer
 // arithmetic instead of big.Int division. ok is false otherwise.
 func decimalText(r *big.Rat, scale int) (string, bool) {
 	num, den := r.Num(), r.Denom()
-	if scale >= len(pow10) || !num.IsInt64() || !den.IsInt64() {
+	p := schema.Pow10(scale)
+	if p == 0 || p > math.MaxInt64 || !num.IsInt64() || !den.IsInt64() {
 		return "", false
 	}
-	if pow10[scale]%den.Int64() != 0 {
+	if int64(p)%den.Int64() != 0 {
 		return "", false
 	}
-	n, f := num.Int64(), pow10[scale]/den.Int64()
+	n, f := num.Int64(), int64(p)/den.Int64()
 	if n > math.MaxInt64/f || n < -math.MaxInt64/f {
 		return "", false
 	}

@@ -573,15 +573,6 @@ func appendInt(buf []byte, oid uint32, x int64) ([]byte, error) {
 	return nil, errNoCopy
 }
 
-// pow10 holds the powers of ten that fit a uint64.
-var pow10 = func() (p [20]uint64) {
-	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = p[i-1] * 10
-	}
-	return p
-}()
-
 // maxScale is the largest scale decimal handles: the fraction, padded to
 // whole base-10000 digits, must fit a uint64.
 const maxScale = 16
@@ -612,7 +603,7 @@ func decimal(r *big.Rat) (neg bool, u uint64, scale int, ok bool) {
 	if n == math.MinInt64 {
 		return false, 0, 0, false
 	}
-	hi, lo := mbits.Mul64(uint64(abs(n)), pow10[scale]/den.Uint64())
+	hi, lo := mbits.Mul64(uint64(abs(n)), schema.Pow10(scale)/den.Uint64())
 	if hi != 0 {
 		return false, 0, 0, false
 	}
@@ -624,9 +615,9 @@ func decimal(r *big.Rat) (neg bool, u uint64, scale int, ok bool) {
 // 10000 digits, most significant first. PostgreSQL strips leading and
 // trailing zero digits itself.
 func appendNumeric(buf []byte, neg bool, u uint64, scale int) []byte {
-	whole, frac := u/pow10[scale], u%pow10[scale]
+	whole, frac := u/schema.Pow10(scale), u%schema.Pow10(scale)
 	pad := (4 - scale%4) % 4
-	frac *= pow10[pad]
+	frac *= schema.Pow10(pad)
 	nfrac := (scale + pad) / 4
 	var digits [10]uint16 // at most 5 whole and 4 fractional digits
 	n := 0
