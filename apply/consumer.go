@@ -159,6 +159,9 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 		kgo.MetadataMinAge(min(r.cfg.TopicRefresh, time.Second)),
 		kgo.FetchMaxBytes(fetchMaxBytes),
 		kgo.MaxConcurrentFetches(maxConcurrentFetches),
+		// Dead letters are table topics' records, which may be as
+		// large as capture's batches.
+		kgo.ProducerBatchMaxBytes(topics.MaxBatchBytes),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			r.log.Info("partitions assigned", "partitions", partitionsString(m))
 		}),
@@ -527,8 +530,7 @@ func (r *run) deadLetter(ctx context.Context, rec *kgo.Record, table string, cau
 	r.dlqMu.Unlock()
 	if !ready {
 		err := r.retry.do(ctx, "create topic "+topic, func(ctx context.Context) error {
-			return Retryable(topics.Ensure(ctx, r.adm, topics.Spec{Name: topic, Partitions: 1,
-				Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1"}}))
+			return Retryable(topics.Ensure(ctx, r.adm, topics.DeadLetterSpec(topic)))
 		})
 		if err != nil {
 			return fmt.Errorf("dead-letter topic %s: %w", topic, err)

@@ -1,6 +1,7 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -13,11 +14,13 @@ import (
 
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/testenv"
+	"github.com/syncline/syncline/topics"
 )
 
 // refusingTarget prepares a pipeline whose target table t refuses the value
 // 'bad' (a CHECK constraint the source does not have), and produces one
-// record that is not Avro at all into t's topic.
+// record that is not Avro at all into t's topic, of 2 MB: larger than
+// Kafka's default record limit, as a table topic's record may be.
 func refusingTarget(t *testing.T) (*pipeline, *testenv.MySQL) {
 	p := newPipeline(t)
 	tgt := testenv.Target(t)
@@ -30,13 +33,14 @@ func refusingTarget(t *testing.T) (*pipeline, *testenv.MySQL) {
 	p.exec("INSERT INTO t VALUES (1, 'a'), (2, 'bad'), (3, 'c')")
 	p.startCapture()
 	topic := p.prefix + "." + p.db + ".t"
-	cl, err := kgo.NewClient(kgo.SeedBrokers(p.kafka.Brokers...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.kafka.Brokers...), kgo.ProducerBatchMaxBytes(topics.MaxBatchBytes))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	notAvro := append([]byte("not avro"), bytes.Repeat([]byte{'x'}, 2<<20)...)
 	waitFor(t, 30*time.Second, "capture to create "+topic, func() bool {
-		return cl.ProduceSync(context.Background(), &kgo.Record{Topic: topic, Key: []byte{0, 0, 0, 0, 1, 2}, Value: []byte("not avro")}).FirstErr() == nil
+		return cl.ProduceSync(context.Background(), &kgo.Record{Topic: topic, Key: []byte{0, 0, 0, 0, 1, 2}, Value: notAvro}).FirstErr() == nil
 	})
 	p.exec("INSERT INTO t VALUES (4, 'd')")
 	return p, tgt
@@ -109,6 +113,9 @@ func TestDeadLetter(t *testing.T) {
 		}
 		if h["syncline.topic"] != p.prefix+"."+p.db+".t" || h["syncline.offset"] == "" || h["syncline.error"] == "" {
 			t.Errorf("dead letter headers: %v", h)
+		}
+		if strings.Contains(h["syncline.error"], "wire-format") && len(r.Value) != 8+2<<20 {
+			t.Errorf("the dead letter of the 2 MB record has %d bytes", len(r.Value))
 		}
 		reasons = append(reasons, h["syncline.error"])
 	}

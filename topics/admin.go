@@ -35,6 +35,13 @@ func SchemaChangesSpec(name string) Spec {
 	return Spec{Name: name, Partitions: 1, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1", "max.message.bytes": strconv.Itoa(MaxBatchBytes)}}
 }
 
+// DeadLetterSpec is the spec of an apply group's dead-letter topic: one
+// partition, never expiring, and records as large as a table topic's,
+// since a dead letter is a table topic's record plus headers.
+func DeadLetterSpec(name string) Spec {
+	return Spec{Name: name, Partitions: 1, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1", "max.message.bytes": strconv.Itoa(MaxBatchBytes)}}
+}
+
 // CheckpointsSpec is the spec of the checkpoint topic: compacted and never
 // expiring.
 func CheckpointsSpec(name string) Spec {
