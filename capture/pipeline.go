@@ -54,8 +54,8 @@ type changeBatch struct {
 // encodeQueue carries the row changes of the open Kafka transaction, in
 // order, from the capture loop to one goroutine that encodes and produces
 // them (publisher.encodeLoop). Reading the source (binlog decoding, value
-// conversion and rules; for a snapshot row of a table without rules, its
-// Key and Value records, see enqueueText) and framing/producing then run
+// conversion and rules; for a snapshot row of a table whose rules filter
+// no rows, its Key and Value records, see enqueueText) and framing/producing then run
 // on two cores. The goroutine runs only while changes are queued or being
 // encoded in an open transaction: drain and discard stop it, and the next
 // change starts it again.
@@ -87,9 +87,8 @@ func (p *publisher) enqueue(ctx context.Context, rc rowChange) error {
 }
 
 // enqueueText encodes one snapshot row read over the text protocol (of
-// `SELECT <c.full.SelectList()>`, for a table without rules, whose
-// published shape is its full shape) into the batch being filled and
-// queues it as a read ("r") change. The row's values point into the
+// `SELECT <c.table.SelectList()>`, the published columns) into the batch
+// being filled and queues it as a read ("r") change. The row's values point into the
 // connection's buffer: only the encoding is kept.
 func (p *publisher) enqueueText(ctx context.Context, c *tableCodec, row []mysql.FieldValue, src sourceInfo) error {
 	b := p.batch()

@@ -252,9 +252,9 @@ func (p *publisher) change(ctx context.Context, c *tableCodec, op string, before
 	return p.err()
 }
 
-// snapshotRow publishes one snapshot row of a table without rules, read
-// over the text protocol by `SELECT <c.full.SelectList()>`, encoding it
-// straight from the row (enqueueText).
+// snapshotRow publishes one snapshot row of a table whose rules filter no
+// rows, read over the text protocol by `SELECT <c.table.SelectList()>` (the
+// published columns), encoding it straight from the row (enqueueText).
 func (p *publisher) snapshotRow(ctx context.Context, c *tableCodec, row []mysql.FieldValue, src sourceInfo) error {
 	if err := p.begin(ctx); err != nil {
 		return err

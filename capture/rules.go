@@ -157,6 +157,10 @@ func (n *narrowing) change(before, after []any) (b, a []any, ok bool) {
 	return n.project(before), n.project(after), true
 }
 
+// filters reports whether the rules filter rows, which takes the values of
+// columns that may not be published.
+func (n *narrowing) filters() bool { return n != nil && n.filter != nil }
+
 // read applies the rules to a snapshot row: the row filter and the kept
 // columns (operations concern the binlog only).
 func (n *narrowing) read(row []any) ([]any, bool) {

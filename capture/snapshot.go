@@ -196,7 +196,15 @@ func (r *run) readChunks(ctx context.Context) error {
 // readChunk reads the rows after ts.afterKey (the whole table when the key
 // cannot be resumed) and reports whether the table is done.
 func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (bool, error) {
-	t := c.full // the rules' filter may read columns that are not published
+	// Without a row filter the chunk reads just the published columns and
+	// encodes them straight from the text protocol. A filter needs values,
+	// and may read columns that are not published: then the chunk reads
+	// every column and converts it.
+	direct := !c.narrow.filters()
+	t := c.full
+	if direct {
+		t = c.table
+	}
 	resumable := resumableKey(t)
 	keyList := make([]string, len(t.Key))
 	for i, k := range t.Key {
@@ -244,7 +252,7 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 			}
 			last = t.KeyValues(v)
 		}
-		if c.narrow == nil {
+		if direct {
 			return r.pub.snapshotRow(ctx, c, row, src)
 		}
 		v, err := t.TextValues(row)
