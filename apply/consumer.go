@@ -184,6 +184,7 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 		return fmt.Errorf("kafka consumer: %w", err)
 	}
 	r.cl = cl
+	r.cfg.Metrics.consuming()
 	defer cl.CloseAllowingRebalance()
 	// Whatever ends the loop, the write in flight ends first (it is
 	// cancelled with ctx when Run stops); the revoke callbacks of Close
@@ -242,6 +243,7 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 			}
 			return r.stopWith(rerr)
 		}
+		r.cfg.Metrics.read(fetches.NumRecords())
 		switch {
 		case r.buf.due(time.Now(), &r.cfg):
 			if err := r.handOff(ctx); err != nil {
@@ -579,6 +581,7 @@ func (r *run) flush(ctx context.Context, b *buffer) error {
 		// written again, which the version guard makes harmless.
 		r.log.Warn("commit offsets failed; the changes will be read again", "error", err)
 	}
+	r.cfg.Metrics.flushed(b.records)
 	return nil
 }
 

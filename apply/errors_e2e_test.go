@@ -192,3 +192,52 @@ func TestRetryWindow(t *testing.T) {
 	p.startApply()
 	waitEqual(t, 60*time.Second, []string{"t"}, mysqlCompare(t, p, tgt))
 }
+
+// TestDelayGrowsWhileTargetStalls: while the target holds apply's write (a
+// table lock another session took), the delay figure grows with the clock,
+// so an alert on it fires; once the write goes through and the source is
+// idle, it stays where it was instead of growing with the idle time.
+func TestDelayGrowsWhileTargetStalls(t *testing.T) {
+	p := newPipeline(t)
+	tgt := testenv.Target(t)
+	p.spec.Target = tgt.URL("")
+	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+p.db+"`") })
+	p.exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+	p.exec("INSERT INTO t VALUES (1, 'a')")
+	p.startCapture()
+	reg := prometheus.NewRegistry()
+	runInBackground(t, "apply", p.newApply(reg))
+	tdb := tgt.DB(t, "")
+	rows := func() int {
+		var n int
+		_ = tdb.QueryRow("SELECT COUNT(*) FROM `" + p.db + "`.t").Scan(&n)
+		return n
+	}
+	waitFor(t, 60*time.Second, "row 1 in the target", func() bool { return rows() == 1 })
+	delay := func() float64 { return gauge(t, reg, "syncline_apply_delay_seconds") }
+	if d := delay(); d > 3 {
+		t.Fatalf("delay %.1f s after the first row", d)
+	}
+
+	ctx := context.Background()
+	lock, err := tdb.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "LOCK TABLES `"+p.db+"`.t WRITE"); err != nil {
+		t.Fatal(err)
+	}
+	p.exec("INSERT INTO t VALUES (2, 'b')")
+	waitFor(t, 30*time.Second, "the delay to grow past 4 s while the write waits", func() bool { return delay() > 4 })
+	if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "row 2 in the target", func() bool { return rows() == 2 })
+	time.Sleep(500 * time.Millisecond) // the offsets' commit follows the write
+	settled := delay()
+	time.Sleep(3 * time.Second)
+	if d := delay(); d > settled+0.5 {
+		t.Errorf("idle and caught up, the delay grew from %.1f s to %.1f s", settled, d)
+	}
+}

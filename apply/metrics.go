@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -8,23 +9,24 @@ import (
 
 // Metrics are apply's Prometheus figures. A nil *Metrics records nothing.
 type Metrics struct {
-	delay       prometheus.Gauge
+	delay       prometheus.GaugeFunc
 	rows        *prometheus.CounterVec
 	batchRows   prometheus.Histogram
 	writeTime   prometheus.Histogram
 	retries     prometheus.Counter
 	deadLetters prometheus.Counter
 	ddl         prometheus.Counter
+
+	// What the delay figure is computed from when it is read.
+	newest    atomic.Int64 // unix nanoseconds of the newest source commit applied
+	lastDelay atomic.Int64 // the delay, in nanoseconds, when newest was applied
+	unapplied atomic.Int64 // records read and not yet written and committed
 }
 
 // NewMetrics creates apply's metrics and registers them with reg; a nil reg
 // registers nothing.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		delay: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "syncline_apply_delay_seconds",
-			Help: "Now minus the source commit time of the newest change applied to the target.",
-		}),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "syncline_apply_rows_total",
 			Help: "Row changes written to the target, by table and operation (upsert, delete), after collapsing changes of the same key within a batch.",
@@ -52,6 +54,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Schema-change events applied to the target.",
 		}),
 	}
+	m.delay = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "syncline_apply_delay_seconds",
+		Help: "While changes read from Kafka wait to be written, now minus the source commit time of the newest change applied to the target (it grows while the target refuses or stalls writes); once all are written, that difference when the newest was applied.",
+	}, m.delaySeconds)
 	if reg != nil {
 		reg.MustRegister(m.delay, m.rows, m.batchRows, m.writeTime, m.retries, m.deadLetters, m.ddl)
 	}
@@ -78,7 +84,48 @@ func (m *Metrics) applied(newest time.Time) {
 	if m == nil || newest.IsZero() {
 		return
 	}
-	m.delay.Set(max(time.Since(newest).Seconds(), 0))
+	if n := newest.UnixNano(); n > m.newest.Load() {
+		m.newest.Store(n)
+	}
+	m.lastDelay.Store(int64(max(time.Since(newest), 0)))
+}
+
+// consuming starts the count of records read and not yet written: a new
+// consumer reads again whatever an earlier one read and did not commit.
+func (m *Metrics) consuming() {
+	if m != nil {
+		m.unapplied.Store(0)
+	}
+}
+
+// read counts records read from Kafka, which wait until flushed counts
+// them as written and committed.
+func (m *Metrics) read(records int) {
+	if m != nil {
+		m.unapplied.Add(int64(records))
+	}
+}
+
+// flushed counts records written to the target and committed.
+func (m *Metrics) flushed(records int) {
+	if m != nil {
+		m.unapplied.Add(-int64(records))
+	}
+}
+
+// delaySeconds is the delay figure when it is read: while records wait to
+// be written it grows with the clock, so that a stalled target shows as a
+// growing delay; once none wait, the source is idle or apply caught up,
+// and it stays what it was when the newest change was applied.
+func (m *Metrics) delaySeconds() float64 {
+	newest := m.newest.Load()
+	if newest == 0 {
+		return 0
+	}
+	if m.unapplied.Load() > 0 {
+		return max(time.Since(time.Unix(0, newest)), 0).Seconds()
+	}
+	return time.Duration(m.lastDelay.Load()).Seconds()
 }
 
 func (m *Metrics) retry() {
