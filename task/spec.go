@@ -286,6 +286,15 @@ func (s *Spec) check() error {
 	return errors.Join(errs...)
 }
 
+// Prefix returns the task's topic prefix: topic-prefix, else the task's
+// name.
+func (s *Spec) Prefix() string {
+	if s.TopicPrefix != "" {
+		return s.TopicPrefix
+	}
+	return s.Name
+}
+
 // Target returns the target called name, or the only one when name is
 // empty.
 func (s *Spec) Target(name string) (*Target, error) {

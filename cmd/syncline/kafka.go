@@ -39,21 +39,10 @@ func kafkaFlags() []cli.Flag {
 
 // kafkaConfig reads the Kafka flags. Every error is a usage error.
 func kafkaConfig(c *cli.Context) (topics.Kafka, error) {
-	k := topics.Kafka{
-		Brokers:            splitList(c.StringSlice(flagBrokers)),
-		TLS:                c.Bool(flagKafkaTLS) || c.String(flagKafkaTLSCA) != "",
-		CAFile:             c.String(flagKafkaTLSCA),
-		InsecureSkipVerify: c.Bool(flagKafkaTLSInsecure),
-		SASLMechanism:      strings.ToLower(c.String(flagKafkaSASL)),
-		SASLUser:           c.String(flagKafkaSASLUser),
-		SASLPassword:       os.Getenv("SYNCLINE_KAFKA_SASL_PASSWORD"),
-	}
-	if f := c.String(flagKafkaSASLPassFile); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return k, usagef(c, "--%s: %v", flagKafkaSASLPassFile, err)
-		}
-		k.SASLPassword = strings.TrimRight(string(b), "\r\n")
+	k, err := newKafka(splitList(c.StringSlice(flagBrokers)), c.Bool(flagKafkaTLS), c.String(flagKafkaTLSCA),
+		c.Bool(flagKafkaTLSInsecure), c.String(flagKafkaSASL), c.String(flagKafkaSASLUser), c.String(flagKafkaSASLPassFile))
+	if err != nil {
+		return k, usagef(c, "--%s: %v", flagKafkaSASLPassFile, err)
 	}
 	if len(k.Brokers) == 0 {
 		return k, usagef(c, "missing required flag --%s", flagBrokers)
@@ -63,6 +52,25 @@ func kafkaConfig(c *cli.Context) (topics.Kafka, error) {
 	}
 	if err := k.Validate(); err != nil {
 		return k, usagef(c, "%v", err)
+	}
+	return k, nil
+}
+
+// newKafka assembles Kafka connection settings, from flags or a task spec.
+// A CA file implies TLS; the SASL password is read from passwordFile, else
+// taken from SYNCLINE_KAFKA_SASL_PASSWORD. The only error is an unreadable
+// password file.
+func newKafka(brokers []string, tls bool, caFile string, insecure bool, mechanism, user, passwordFile string) (topics.Kafka, error) {
+	k := topics.Kafka{
+		Brokers: brokers, TLS: tls || caFile != "", CAFile: caFile, InsecureSkipVerify: insecure,
+		SASLMechanism: strings.ToLower(mechanism), SASLUser: user, SASLPassword: os.Getenv("SYNCLINE_KAFKA_SASL_PASSWORD"),
+	}
+	if passwordFile != "" {
+		b, err := os.ReadFile(passwordFile)
+		if err != nil {
+			return k, err
+		}
+		k.SASLPassword = strings.TrimRight(string(b), "\r\n")
 	}
 	return k, nil
 }

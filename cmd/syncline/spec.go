@@ -98,15 +98,11 @@ func specValues(c *cli.Context, spec *task.Spec, flags []cli.Flag) (map[any]any,
 		}
 		values[name] = v
 	}
-	prefix := spec.TopicPrefix
-	if prefix == "" {
-		prefix = spec.Name
-	}
 	set(flagSource, spec.Source)
 	set(flagSourcePasswordFile, spec.SourcePasswordFile)
 	set(flagBrokers, spec.Brokers)
 	set(flagRegistry, spec.Registry)
-	set(flagTopicPrefix, prefix)
+	set(flagTopicPrefix, spec.Prefix())
 	set(flagKafkaTLS, spec.KafkaTLS)
 	set(flagKafkaTLSCA, spec.KafkaTLSCA)
 	set(flagKafkaTLSInsecure, spec.KafkaTLSInsecure)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/syncline/syncline/rules"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
-	"github.com/syncline/syncline/topics"
 	"github.com/syncline/syncline/verify"
 )
 
@@ -197,21 +195,14 @@ func (b bothSelections) String() string { return b[0].String() + " of " + b[1].S
 // when the task has not started or Kafka cannot be read.
 func runningObjects(c *cli.Context, spec *task.Spec) (*task.Objects, error) {
 	list := spec.Objects
-	k := topics.Kafka{Brokers: spec.Brokers, TLS: spec.KafkaTLS || spec.KafkaTLSCA != "", CAFile: spec.KafkaTLSCA,
-		InsecureSkipVerify: spec.KafkaTLSInsecure, SASLMechanism: spec.KafkaSASLMechanism, SASLUser: spec.KafkaSASLUser,
-		SASLPassword: os.Getenv("SYNCLINE_KAFKA_SASL_PASSWORD")}
-	if f := spec.KafkaSASLPasswordFile; f != "" {
-		if b, err := os.ReadFile(f); err == nil {
-			k.SASLPassword = strings.TrimRight(string(b), "\r\n")
-		}
-	}
-	prefix := spec.TopicPrefix
-	if prefix == "" {
-		prefix = spec.Name
+	k, err := newKafka(spec.Brokers, spec.KafkaTLS, spec.KafkaTLSCA, spec.KafkaTLSInsecure,
+		spec.KafkaSASLMechanism, spec.KafkaSASLUser, spec.KafkaSASLPasswordFile)
+	if err != nil {
+		return nil, usagef(c, "task spec %s: kafka-sasl-password-file: %v", c.String(flagConfig), err)
 	}
 	if opts, err := k.Opts(); err == nil && len(spec.Brokers) > 0 {
 		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
-		rev, _, err := task.NewStore(opts, prefix, spec.Name).Latest(ctx)
+		rev, _, err := task.NewStore(opts, spec.Prefix(), spec.Name).Latest(ctx)
 		cancel()
 		if err == nil {
 			list = rev.Objects
