@@ -88,8 +88,8 @@ func (p *publisher) enqueue(ctx context.Context, rc rowChange) error {
 
 // enqueueText encodes one snapshot row read over the text protocol (of
 // `SELECT <c.table.SelectList()>`, the published columns) into the batch
-// being filled and queues it as a read ("r") change. The row's values point into the
-// connection's buffer: only the encoding is kept.
+// being filled and queues it as a read ("r") change. The row's values
+// point into the connection's buffer: only the encoding is kept.
 func (p *publisher) enqueueText(ctx context.Context, c *tableCodec, row []mysql.FieldValue, src sourceInfo) error {
 	b := p.batch()
 	start := len(b.arena)
