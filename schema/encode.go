@@ -136,34 +136,34 @@ func NewEncoder(t Table) (*Encoder, error) {
 		if _, err := AvroType(c.Type); err != nil {
 			return nil, t.columnErr(c.Name, err)
 		}
-		ce := colEnc{nullable: c.Nullable, name: c.Name, typ: c.Type, text: textOpOf(c.Type)}
+		ce := colEnc{nullable: c.Nullable, name: c.Name, typ: c.Type}
 		switch k := c.Type.Kind; {
 		case k == TinyInt, k == SmallInt, k == MediumInt, k == Year:
-			ce.op = opInt
+			ce.op, ce.text = opInt, textInt
 		case k == Int:
-			ce.op = opInt
+			ce.op, ce.text = opInt, textInt
 			if c.Type.Unsigned {
 				ce.op = opLong
 			}
 		case k == BigInt:
-			ce.op = opLong
+			ce.op, ce.text = opLong, textInt
 			if c.Type.Unsigned {
 				ce.op, ce.prec, ce.scale = opDecimal, 20, 0
 			}
 		case k == Decimal:
-			ce.op, ce.prec, ce.scale = opDecimal, c.Type.Precision, c.Type.Scale
+			ce.op, ce.text, ce.prec, ce.scale = opDecimal, textDecimal, c.Type.Precision, c.Type.Scale
 		case k == Float:
-			ce.op = opFloat
+			ce.op, ce.text = opFloat, textFloat
 		case k == Double:
-			ce.op = opDouble
+			ce.op, ce.text = opDouble, textFloat
 		case k.IsString():
-			ce.op = opString
+			ce.op, ce.text = opString, textString
 		case k == Bit, k.IsBinary(), k.IsGeometry():
 			ce.op = opBytes
 		case k == Date:
-			ce.op = opDate
+			ce.op, ce.text = opDate, textDate
 		case k == DateTime:
-			ce.op = opLocalTime
+			ce.op, ce.text = opLocalTime, textDateTime
 		case k == Timestamp:
 			ce.op = opTimestamp
 		case k == Time:

@@ -15,33 +15,11 @@ const (
 	textGeneric  textOp = iota // Type.textValue, then appendCol
 	textInt                    // integer kinds and YEAR
 	textString                 // CHAR, VARCHAR, the TEXT kinds, ENUM, SET, JSON
-	textFloat                  // FLOAT (read as CAST(col AS DOUBLE))
-	textDouble                 // DOUBLE
+	textFloat                  // FLOAT (read as CAST(col AS DOUBLE)) and DOUBLE
 	textDecimal                // DECIMAL
 	textDate                   // DATE
 	textDateTime               // DATETIME
 )
-
-// textOpOf returns the textOp of columns of type t.
-func textOpOf(t Type) textOp {
-	switch k := t.Kind; {
-	case k.IsInteger(), k == Year:
-		return textInt
-	case k.IsString():
-		return textString
-	case k == Float:
-		return textFloat
-	case k == Double:
-		return textDouble
-	case k == Decimal:
-		return textDecimal
-	case k == Date:
-		return textDate
-	case k == DateTime:
-		return textDateTime
-	}
-	return textGeneric
-}
 
 // AppendTextKey appends the encoding of the Key record of one row read over
 // the text protocol by `SELECT <t.SelectList()> FROM ...` (the row of
@@ -121,30 +99,30 @@ func appendTextFast(dst []byte, c *colEnc, f *mysql.FieldValue) (out []byte, ok 
 	}
 	switch c.text {
 	case textInt:
-		bits, goUnsigned, ok := fieldInteger(f)
+		n, goUnsigned, ok := fieldInteger(f)
 		if !ok {
 			return dst, false
 		}
 		if c.op == opDecimal {
 			// BIGINT UNSIGNED: Type.integer's *big.Rat of the 64 bits.
-			if out, ok = appendDecimal64(out, false, uint64(bits), c); !ok {
+			if out, ok = appendDecimal64(out, false, uint64(n), c); !ok {
 				return dst, false
 			}
 			return out, true
 		}
-		return appendLong(out, textInteger(c.typ, bits, goUnsigned)), true
+		return appendLong(out, textInteger(c, n, goUnsigned)), true
 	case textString:
 		if f.Type != mysql.FieldValueTypeString {
 			return dst, false
 		}
 		raw := f.AsString()
 		return append(appendLong(out, int64(len(raw))), raw...), true
-	case textFloat, textDouble:
+	case textFloat:
 		if f.Type != mysql.FieldValueTypeFloat {
 			return dst, false
 		}
 		x := f.AsFloat64()
-		if c.text == textFloat {
+		if c.op == opFloat {
 			return binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(x))), true
 		}
 		return binary.LittleEndian.AppendUint64(out, math.Float64bits(x)), true
@@ -183,32 +161,14 @@ func appendTextFast(dst []byte, c *colEnc, f *mysql.FieldValue) (out []byte, ok 
 }
 
 // textInteger returns the value Type.textValue gives for the integer bits
-// of a column of type t (an integer kind other than BIGINT UNSIGNED, or
-// YEAR), as the int64 its Avro int or long encodes: YEAR is the int32 of
-// the bits, the rest is Type.integer's value.
-func textInteger(t Type, bits int64, goUnsigned bool) int64 {
-	if t.Kind == Year {
-		return int64(int32(bits))
+// of column c (an integer kind other than BIGINT UNSIGNED, or YEAR), as the
+// int64 its Avro int or long encodes.
+func textInteger(c *colEnc, bits int64, goUnsigned bool) int64 {
+	v := c.typ.intBits(bits, goUnsigned)
+	if c.op == opInt {
+		return int64(int32(v))
 	}
-	w := intWidth(t.Kind)
-	if t.Unsigned {
-		u := uint64(bits)
-		if w < 64 {
-			u &= 1<<w - 1
-		}
-		if t.Kind == Int {
-			return int64(u)
-		}
-		return int64(int32(u))
-	}
-	s := bits
-	if goUnsigned && w < 64 {
-		s = bits << (64 - w) >> (64 - w)
-	}
-	if t.Kind == BigInt {
-		return s
-	}
-	return int64(int32(s))
+	return v
 }
 
 // scanUnscaled reads the DECIMAL text MariaDB and MySQL write, -?[0-9]+

@@ -666,7 +666,7 @@ func TestTextIntegerMatchesInteger(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s %d: %v", typ, bits, err)
 				}
-				if got := appendLong(nil, textInteger(ty, bits, goUnsigned)); !bytes.Equal(got, want) {
+				if got := appendLong(nil, textInteger(&c, bits, goUnsigned)); !bytes.Equal(got, want) {
 					t.Errorf("%s bits %d (unsigned %v): %x, want %x", typ, bits, goUnsigned, got, want)
 				}
 			}

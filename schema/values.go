@@ -505,32 +505,36 @@ func intWidth(k Kind) uint {
 	return 64
 }
 
-// integer converts integer bits to the Go value of an integer column:
-// unsigned columns reinterpret the low bits of the column's width, signed
-// ones sign-extend them when the Go value was unsigned.
+// integer converts integer bits to the Go value of an integer column (see
+// intBits).
 func (t Type) integer(bits int64, goUnsigned bool) any {
+	v := t.intBits(bits, goUnsigned)
+	switch {
+	case t.Kind == BigInt && t.Unsigned:
+		return new(big.Rat).SetUint64(uint64(v))
+	case t.Kind == BigInt, t.Kind == Int && t.Unsigned:
+		return v
+	}
+	return int32(v)
+}
+
+// intBits returns the value of an integer column for integer bits, as an
+// int64 (BIGINT UNSIGNED's value is its uint64): unsigned columns
+// reinterpret the low bits of the column's width, signed ones sign-extend
+// them when the Go value was unsigned.
+func (t *Type) intBits(bits int64, goUnsigned bool) int64 {
 	w := intWidth(t.Kind)
 	if t.Unsigned {
 		u := uint64(bits)
 		if w < 64 {
 			u &= 1<<w - 1
 		}
-		switch t.Kind {
-		case Int:
-			return int64(u)
-		case BigInt:
-			return new(big.Rat).SetUint64(u)
-		}
-		return int32(u)
+		return int64(u)
 	}
-	s := bits
 	if goUnsigned && w < 64 {
-		s = bits << (64 - w) >> (64 - w)
+		return bits << (64 - w) >> (64 - w)
 	}
-	if t.Kind == BigInt {
-		return s
-	}
-	return int32(s)
+	return bits
 }
 
 func stringOf(v any) (string, bool) {
