@@ -456,22 +456,22 @@ const maxFastScale = 18
 // *big.Rat, with the scale's power of ten computed once.
 type decimalDecoder struct {
 	den   *big.Int // 10^scale; read only
-	den64 int64    // 10^scale when scale <= maxFastScale, else 0
+	scale int
+	fast  bool // scale <= maxFastScale
 }
 
 func newDecimalDecoder(scale int) decimalDecoder {
-	d := decimalDecoder{den: new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)}
-	if scale >= 0 && scale <= maxFastScale {
-		d.den64 = d.den.Int64()
+	return decimalDecoder{
+		den:   new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil),
+		scale: scale, fast: scale >= 0 && scale <= maxFastScale,
 	}
-	return d
 }
 
 // rat decodes an Avro decimal: big-endian two's complement unscaled value,
 // over the scale's power of ten. Values of at most 8 bytes take no big.Int
 // arithmetic.
 func (d decimalDecoder) rat(b []byte) *big.Rat {
-	if len(b) <= 8 && d.den64 != 0 {
+	if len(b) <= 8 && d.fast {
 		var n int64
 		if len(b) > 0 && b[0]&0x80 != 0 {
 			n = -1 // sign extension
@@ -479,32 +479,17 @@ func (d decimalDecoder) rat(b []byte) *big.Rat {
 		for _, c := range b {
 			n = n<<8 | int64(c)
 		}
-		return ratInt64(n, d.den64)
+		mag := uint64(n)
+		if n < 0 {
+			mag = -mag
+		}
+		return schema.RatOfDecimal(n < 0, mag, d.scale)
 	}
 	num := new(big.Int).SetBytes(b)
 	if len(b) > 0 && b[0]&0x80 != 0 {
 		num.Sub(num, new(big.Int).Lsh(big.NewInt(1), uint(len(b))*8))
 	}
 	return new(big.Rat).SetFrac(num, d.den)
-}
-
-// ratInt64 returns n/den (den > 0) in lowest terms, as SetFrac64 does, but
-// reduced with word arithmetic instead of big.Int's.
-func ratInt64(n, den int64) *big.Rat {
-	mag := uint64(n)
-	if n < 0 {
-		mag = -mag
-	}
-	a, b := mag, uint64(den)
-	for b != 0 {
-		a, b = b, a%b
-	}
-	g := int64(a) // gcd(|n|, den) >= 1, a divisor of den
-	r := new(big.Rat).SetInt64(n / g)
-	// Denom is a reference to r's denominator (r is initialized): setting
-	// it makes r n/den, already in lowest terms.
-	r.Denom().SetInt64(den / g)
-	return r
 }
 
 // schemaChangeCodec decodes schema-change events.

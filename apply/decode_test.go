@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/big"
@@ -236,17 +237,20 @@ func TestDecimalDecoder(t *testing.T) {
 	}
 }
 
-// TestRatInt64 checks the word-arithmetic reduction against SetFrac64,
-// the representation included (both must be in lowest terms).
-func TestRatInt64(t *testing.T) {
+// TestDecimalFastPathNormalized checks the word-arithmetic path of small
+// decimals (schema.RatOfDecimal) against SetFrac64, the representation
+// included (both must be in lowest terms).
+func TestDecimalFastPathNormalized(t *testing.T) {
 	nums := []int64{0, 1, -1, 2, -2, 10, -10, 100, 12345, -12345, 1 << 62, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 1000 {
 		nums = append(nums, int64(rng.Uint64()), rng.Int64N(1_000_000)-500_000)
 	}
-	for _, den := range []int64{1, 10, 100, 1000, 1e9, 1e18} {
+	for _, scale := range []int{0, 1, 2, 3, 9, 18} {
+		d := newDecimalDecoder(scale)
+		den := int64(schema.Pow10(scale))
 		for _, n := range nums {
-			got, want := ratInt64(n, den), new(big.Rat).SetFrac64(n, den)
+			got, want := d.rat(binary.BigEndian.AppendUint64(nil, uint64(n))), new(big.Rat).SetFrac64(n, den)
 			if got.Cmp(want) != 0 || got.Num().Cmp(want.Num()) != 0 || got.Denom().Cmp(want.Denom()) != 0 || got.IsInt() != want.IsInt() {
 				t.Errorf("%d/%d: %s, want %s", n, den, got, want)
 			}

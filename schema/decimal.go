@@ -21,7 +21,7 @@ const maxDecimalDigits = 19
 // big.Rat's SetString, which gives the same value for what both accept.
 func parseDecimal[T text](s T) (*big.Rat, error) {
 	if neg, mag, scale, ok := scanDecimal(s); ok {
-		return ratOfDecimal(neg, mag, scale), nil
+		return RatOfDecimal(neg, mag, scale), nil
 	}
 	r, ok := new(big.Rat).SetString(strings.TrimSpace(string(s)))
 	if !ok {
@@ -84,13 +84,15 @@ func scanDecimal[T text](s T) (neg bool, mag uint64, scale int, ok bool) {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// ratOfDecimal returns the *big.Rat of mag / 10^scale (negative if neg) in
+// RatOfDecimal returns the *big.Rat of mag / 10^scale (negative if neg) in
 // the normalized form big.Rat's own operations give: numerator and
 // denominator without common factor, the denominator set (1 for an
-// integer). scale must be at most maxDecimalDigits.
-func ratOfDecimal(neg bool, mag uint64, scale int) *big.Rat {
-	num, den := mag, pow10[scale]
+// integer, zero included), with word arithmetic only. scale must be at most
+// 19 (Pow10(scale) is not 0).
+func RatOfDecimal(neg bool, mag uint64, scale int) *big.Rat {
+	num, den := mag, uint64(1)
 	if num != 0 {
+		den = pow10[scale]
 		// 10^scale is 2^scale * 5^scale: cancel the twos, then the fives.
 		k := min(bits.TrailingZeros64(num), scale)
 		num, den = num>>k, den>>k
