@@ -299,8 +299,14 @@ func (w *tableWrite) keyOf(cols []colValues, i int) []any {
 // fillStored gives the columns upserts lack the values of the stored row
 // of their key, where it is live; elsewhere they keep their defaults.
 func (w *tableWrite) fillStored(cols []colValues, missing []missingValue, old map[string]stored) error {
+	last := -1
+	var st stored
+	var found bool
 	for _, m := range missing {
-		st, found := old[keyString(w.keyOf(cols, m.row), w.keyTypes)]
+		if m.row != last { // a row's missing values are together
+			st, found = old[keyString(w.keyOf(cols, m.row), w.keyTypes)]
+			last = m.row
+		}
 		if !found || st.deleted {
 			continue
 		}
@@ -358,13 +364,12 @@ func appendAll[T any](bc driver.BatchColumn, typ, of column.Type, vals []T) erro
 // upsert lacks, and leaves out the changes older than them: the table's
 // engine does not order by the version column.
 func (w *tableWrite) newer(ctx context.Context, c driver.Conn, changes []apply.Change) ([]apply.Change, map[string]stored, error) {
-	keys := make([][]any, len(changes))
+	keys, err := w.keys(changes)
+	if err != nil {
+		return nil, nil, err
+	}
 	fetch := make([]bool, len(w.t.Columns))
-	for i, ch := range changes {
-		var err error
-		if keys[i], err = w.key(ch); err != nil {
-			return nil, nil, err
-		}
+	for _, ch := range changes {
 		if ch.Op != apply.Upsert {
 			continue
 		}
@@ -394,21 +399,34 @@ func (w *tableWrite) newer(ctx context.Context, c driver.Conn, changes []apply.C
 	return kept, old, nil
 }
 
-// key returns the converted key of a change.
-func (w *tableWrite) key(ch apply.Change) ([]any, error) {
-	key := make([]any, len(w.keyIdx))
+// keys returns the converted key of each change, converted as a batch's
+// columns are: one column of values per key column.
+func (w *tableWrite) keys(changes []apply.Change) ([][]any, error) {
+	cols := make([]colValues, len(w.keyIdx))
 	for k, idx := range w.keyIdx {
-		col := w.t.Columns[idx]
-		v, ok := ch.Row[col.Name]
-		if !ok {
-			return nil, fmt.Errorf("write %s: %w: a change lacks key column %s", w.name, errBadValue, col.Name)
-		}
-		var err error
-		if key[k], err = convert(v, col.Type, w.keyTypes[k]); err != nil {
-			return nil, fmt.Errorf("write %s: key column %s: %w", w.name, col.Name, err)
+		cols[k] = newValues(w.t.Columns[idx].Type, w.keyTypes[k], nil, len(changes))
+	}
+	for _, ch := range changes {
+		for k, idx := range w.keyIdx {
+			col := w.t.Columns[idx]
+			v, ok := ch.Row[col.Name]
+			if !ok {
+				return nil, fmt.Errorf("write %s: %w: a change lacks key column %s", w.name, errBadValue, col.Name)
+			}
+			if err := cols[k].add(v); err != nil {
+				return nil, fmt.Errorf("write %s: key column %s: %w", w.name, col.Name, err)
+			}
 		}
 	}
-	return key, nil
+	keys := make([][]any, len(changes))
+	for i := range changes {
+		key := make([]any, len(cols))
+		for k, c := range cols {
+			key[k] = c.value(i)
+		}
+		keys[i] = key
+	}
+	return keys, nil
 }
 
 // insertSQL is the INSERT of a batch, naming every column (servers such as
