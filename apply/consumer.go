@@ -195,8 +195,8 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 	if err != nil {
 		return err
 	}
-	pollCtx, stopPoll := context.WithCancelCause(ctx)
-	defer stopPoll(nil)
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
 	r.w.stopPoll = stopPoll
 	for {
 		fetches := r.poll(pollCtx, stop)

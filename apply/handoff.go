@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"errors"
 	"sync"
 )
 
@@ -33,10 +32,6 @@ import (
 //     write. A revoke callback waits at most for one write, as the inline
 //     flush it replaces did.
 
-// errWriteFailed ends the poll of the consumer loop when a handed-off write
-// failed: the loop then returns that write's error.
-var errWriteFailed = errors.New("a write failed")
-
 // handoff is one buffer handed to the writer goroutine.
 type handoff struct {
 	records int           // the buffer's records
@@ -61,7 +56,7 @@ func (h *handoff) finished() bool {
 // buffers off; the rebalance callbacks wait for the write in flight.
 type writer struct {
 	// stopPoll ends the consumer loop's poll when a write fails.
-	stopPoll context.CancelCauseFunc
+	stopPoll context.CancelFunc
 
 	mu sync.Mutex
 	// cur is the last buffer handed off, until its write succeeded and the
@@ -134,7 +129,7 @@ func (w *writer) handOff(b *buffer, write func(*buffer) error) error {
 		defer close(h.done)
 		if h.err = write(b); h.err != nil {
 			h.buf = b
-			w.stopPoll(errWriteFailed)
+			w.stopPoll()
 		}
 	}()
 	return nil
