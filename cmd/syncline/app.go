@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/syncline/syncline/fault"
 )
 
 // Exit statuses.
@@ -15,6 +17,9 @@ const (
 	exitOK     = 0 // success
 	exitFailed = 1 // a check or run failed
 	exitUsage  = 2 // bad usage: flags, connection strings, patterns, config file
+	// exitPermanent (fault.ExitPermanent): a fault that needs a person;
+	// supervisors must not restart the process into it again.
+	exitPermanent = fault.ExitPermanent
 )
 
 // usageError is a mistake in how syncline was called. It is printed as one
@@ -79,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case ctx.Err() != nil:
 		fmt.Fprintln(stderr, "syncline: interrupted")
 		return exitFailed
+	case fault.IsPermanent(err):
+		fmt.Fprintln(stderr, "syncline: "+oneLine(err.Error()))
+		return exitPermanent
 	default:
 		fmt.Fprintln(stderr, "syncline: "+oneLine(err.Error()))
 		return exitFailed

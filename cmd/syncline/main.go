@@ -8,7 +8,8 @@
 // --config, whose keys are the flag names. A flag on the command line wins
 // over the environment, which wins over the file.
 //
-// Exit status: 0 success, 1 a check or run failed, 2 bad usage.
+// Exit status: 0 success, 1 a check or run failed, 2 bad usage, 3 a
+// permanent fault that needs a person (a supervisor must not restart it).
 package main
 
 import (
