@@ -133,4 +133,3 @@ func parseDDL(p *parser.Parser, defaultDB, query string) ([]ddlChange, error) {
 	}
 	return out, nil
 }
-
