@@ -272,11 +272,15 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 		r.log.Warn("stored position was purged from the source; snapshotting every table again", "position", position{cp.File, cp.Pos}.String())
 		cp = nil
 	}
-	if err := checkTables(ctx, r.conn, selected); err != nil {
-		return position{}, err
-	}
-	if err := checkRules(ctx, r.conn, r.sel, selected); err != nil {
-		return position{}, err
+	if cp == nil {
+		// The first selection: a table that cannot be captured is refused
+		// with the fix. A resumed capture parks it instead (recheckTables).
+		if err := checkTables(ctx, r.conn, selected); err != nil {
+			return position{}, err
+		}
+		if err := checkRules(ctx, r.conn, r.sel, selected); err != nil {
+			return position{}, err
+		}
 	}
 	if err := r.storeTask(ctx); err != nil {
 		return position{}, err
@@ -305,11 +309,21 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 		}
 	}
 	if cp != nil {
+		fixed, err := r.recheckTables(ctx)
+		if err != nil {
+			return position{}, err
+		}
 		r.skipRows = cp.SkipRows
 		if cp.SourceTSMillis > 0 {
 			r.sourceTS = time.UnixMilli(cp.SourceTSMillis)
 		}
-		return r.setStart(position{cp.File, cp.Pos}), nil
+		start := r.setStart(position{cp.File, cp.Pos})
+		for _, ts := range fixed {
+			if err := r.reinclude(ctx, ts); err != nil {
+				return position{}, err
+			}
+		}
+		return start, nil
 	}
 	if r.pendingSnapshots() > 0 {
 		// Open the first snapshot now and stream from its position, so
@@ -433,5 +447,6 @@ func (r *run) commit(ctx context.Context) error {
 	r.lastCommit = time.Now()
 	r.dirty = false
 	r.cfg.Metrics.committed(r.sourceTS)
+	r.cfg.Metrics.tablesParked(r.parkedCount())
 	return nil
 }

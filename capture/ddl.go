@@ -49,6 +49,13 @@ func (r *run) ddl(ctx context.Context, h *replication.EventHeader, e *replicatio
 			continue
 		}
 		r.applyDDL(c)
+		parked, err := r.parkOnDDL(ctx, c)
+		if err != nil {
+			return err
+		}
+		if parked {
+			continue // a parked table's statements are not published
+		}
 		if err := r.publishDDL(ctx, c, query, src); err != nil {
 			return err
 		}
@@ -98,7 +105,7 @@ func (r *run) applyDDL(c ddlChange) {
 		if r.sel.Match(c.newDB, c.newTable) {
 			st := &tableState{db: c.newDB, name: c.newTable, stage: stageStreaming}
 			if old != nil {
-				st.stage, st.afterKey, st.rows = old.stage, old.afterKey, old.rows
+				st.stage, st.afterKey, st.rows, st.reason = old.stage, old.afterKey, old.rows, old.reason
 			}
 			r.tables[c.newDB+"."+c.newTable] = st
 		}

@@ -14,6 +14,7 @@ type Metrics struct {
 	snapshotRows  *prometheus.GaugeVec
 	snapshotTotal *prometheus.GaugeVec
 	commits       prometheus.Counter
+	parked        prometheus.Gauge
 }
 
 // NewMetrics creates capture's metrics and registers them with reg.
@@ -37,8 +38,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		commits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "syncline_capture_transactions_total", Help: "Kafka transactions committed.",
 		}),
+		parked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "syncline_capture_tables_parked", Help: "Selected tables set aside because they cannot be captured (no usable key, a column type without a mapping); the others stream on. See the capture log or syncline status.",
+		}),
 	}
-	reg.MustRegister(m.rows, m.bytes, m.delay, m.snapshotRows, m.snapshotTotal, m.commits)
+	reg.MustRegister(m.rows, m.bytes, m.delay, m.snapshotRows, m.snapshotTotal, m.commits, m.parked)
 	return m
 }
 
@@ -89,4 +93,12 @@ func (m *Metrics) snapshot(table string, rows, estimate int64) {
 	if estimate > 0 {
 		m.snapshotTotal.WithLabelValues(table).Set(float64(estimate))
 	}
+}
+
+// tablesParked sets the number of parked tables.
+func (m *Metrics) tablesParked(n int) {
+	if m == nil {
+		return
+	}
+	m.parked.Set(float64(n))
 }

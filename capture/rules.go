@@ -229,6 +229,10 @@ func (r *run) followTask(ctx context.Context) error {
 			case ev.Control != nil && ev.Control.Stop:
 				r.log.Info("the task was stopped (syncline task stop); committing and stopping")
 				return errTaskStopped
+			case ev.Control != nil && len(ev.Control.Resync) > 0:
+				if err := r.resync(ctx, ev.Control.Resync); err != nil {
+					return err
+				}
 			case ev.Revision != nil && ev.Revision.Revision > r.revision:
 				if err := r.applyRevision(ctx, ev.Revision); err != nil {
 					return err

@@ -170,11 +170,17 @@ func (r *run) readChunks(ctx context.Context) error {
 		}
 		t, err := r.snap.table(ctx, ts.db, ts.name)
 		if err != nil {
-			return fmt.Errorf("snapshot %s: %w", ts.fullName(), err)
+			if err := r.parkOr(ts, fmt.Errorf("snapshot %s: %w", ts.fullName(), err)); err != nil {
+				return err
+			}
+			continue
 		}
 		c, err := r.codecFor(ctx, t)
 		if err != nil {
-			return err
+			if err := r.parkOr(ts, err); err != nil {
+				return err
+			}
+			continue
 		}
 		done, err := r.readChunk(ctx, ts, c)
 		if err != nil {

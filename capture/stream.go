@@ -208,16 +208,16 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 	r.rowsInTxn += n
 	db, name := string(e.Table.Schema), string(e.Table.Table)
 	ts := r.tables[db+"."+name]
-	if ts == nil || r.rowsInTxn <= r.skipRows {
+	if ts == nil || ts.waitsForSnapshot() || r.rowsInTxn <= r.skipRows {
 		return nil
 	}
 	t, err := schema.FromTableMap(e.Table)
 	if err != nil {
-		return fmt.Errorf("decode rows of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err)
+		return r.parkOr(ts, fmt.Errorf("decode rows of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err))
 	}
 	codec, err := r.codecFor(ctx, t)
 	if err != nil {
-		return err
+		return r.parkOr(ts, err)
 	}
 	eventStart := h.LogPos - h.EventSize
 	src := sourceInfo{
@@ -249,7 +249,7 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 			return fmt.Errorf("rows event of unknown type %s at %s:%d", h.EventType, r.file, h.LogPos)
 		}
 		if err != nil {
-			return fmt.Errorf("decode row of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err)
+			return r.parkOr(ts, fmt.Errorf("decode row of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err))
 		}
 		before, after, ok := codec.narrow.change(before, after)
 		if !ok {

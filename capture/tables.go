@@ -17,6 +17,7 @@ import (
 const (
 	stageSnapshot  = topics.StageSnapshot
 	stageStreaming = topics.StageStreaming
+	stageParked    = topics.StageParked
 )
 
 // tableState is one selected table's progress.
@@ -27,6 +28,8 @@ type tableState struct {
 	// Avro-native values; nil before the first chunk.
 	afterKey []any
 	rows     int64
+	// reason is why a parked table cannot be captured (park.go).
+	reason string
 }
 
 func (t *tableState) fullName() string { return t.db + "." + t.name }
@@ -45,7 +48,7 @@ func (t *tableState) published(c *tableCodec, row []any) bool {
 }
 
 func (t *tableState) checkpoint() topics.TableState {
-	st := topics.TableState{Stage: t.stage, Rows: t.rows}
+	st := topics.TableState{Stage: t.stage, Rows: t.rows, Reason: t.reason}
 	if t.stage == stageSnapshot && t.afterKey != nil {
 		st.AfterKey = encodeKey(t.afterKey)
 	}
@@ -54,8 +57,8 @@ func (t *tableState) checkpoint() topics.TableState {
 
 func restoreTableState(name string, st topics.TableState) (*tableState, error) {
 	db, tbl, _ := strings.Cut(name, ".")
-	ts := &tableState{db: db, name: tbl, stage: st.Stage, rows: st.Rows}
-	if st.Stage != stageSnapshot && st.Stage != stageStreaming {
+	ts := &tableState{db: db, name: tbl, stage: st.Stage, rows: st.Rows, reason: st.Reason}
+	if st.Stage != stageSnapshot && st.Stage != stageStreaming && st.Stage != stageParked {
 		return nil, fmt.Errorf("checkpoint: table %s has unknown stage %q", name, st.Stage)
 	}
 	if len(st.AfterKey) > 0 {

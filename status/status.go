@@ -113,6 +113,18 @@ func (c *Capture) Snapshotting() int {
 	return n
 }
 
+// Parked counts the tables capture set aside because they cannot be
+// captured.
+func (c *Capture) Parked() int {
+	n := 0
+	for _, t := range c.Checkpoint.Tables {
+		if t.Stage == topics.StageParked {
+			n++
+		}
+	}
+	return n
+}
+
 // Table is one captured table.
 type Table struct {
 	// Name is "db.table" as in the checkpoint; for a topic the checkpoint
@@ -120,9 +132,11 @@ type Table struct {
 	Name string
 	// Topic is the table's topic; "" when capture has not created it yet.
 	Topic string
-	// Stage is topics.StageSnapshot or topics.StageStreaming; "" when the
-	// checkpoint does not name the table.
+	// Stage is topics.StageSnapshot, topics.StageStreaming or
+	// topics.StageParked; "" when the checkpoint does not name the table.
 	Stage string
+	// Reason is why a parked table cannot be captured, with the fix.
+	Reason string
 	// SnapshotRows is the number of rows the snapshot has published.
 	SnapshotRows int64
 	// Partitions is the topic's partition count.
@@ -304,7 +318,7 @@ func tablesOf(names topics.Names, c *Capture, tableTopics []string, partitions m
 	if c != nil {
 		for name, st := range c.Checkpoint.Tables {
 			db, table, _ := strings.Cut(name, ".")
-			t := &Table{Name: name, Topic: names.Table(db, table), Stage: st.Stage, SnapshotRows: st.Rows}
+			t := &Table{Name: name, Topic: names.Table(db, table), Stage: st.Stage, SnapshotRows: st.Rows, Reason: st.Reason}
 			if !slices.Contains(tableTopics, t.Topic) {
 				t.Topic = ""
 			} else {

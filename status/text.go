@@ -102,6 +102,9 @@ func (r *Report) captureLine() string {
 	if cp.SourceTSMillis > 0 {
 		delay = formatDuration(c.Delay)
 	}
+	if n := c.Parked(); n > 0 {
+		stage += fmt.Sprintf(", %d parked (cannot be captured, see below)", n)
+	}
 	return fmt.Sprintf("capture %q: %s at %s, delay %s, checkpoint %s ago", c.Name, stage, pos, delay, formatDuration(c.Age))
 }
 
@@ -112,6 +115,8 @@ func stageText(t Table) string {
 		return "snapshot, " + formatCount(t.SnapshotRows) + " rows read"
 	case topics.StageStreaming:
 		return "streaming"
+	case topics.StageParked:
+		return "PARKED: " + t.Reason
 	case "":
 		return "not captured"
 	}

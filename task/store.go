@@ -43,6 +43,10 @@ type Control struct {
 	// CaptureStopped says capture stopped after a Stop, with everything
 	// it read committed: apply drains the topics and stops.
 	CaptureStopped bool `json:"capture_stopped,omitempty"`
+	// Resync asks capture to re-include these parked tables ("db.table"),
+	// once fixed: their targets are emptied and they are snapshotted
+	// online again.
+	Resync []string `json:"resync,omitempty"`
 	// TSMillis is when it was written.
 	TSMillis int64 `json:"ts_ms"`
 }
@@ -221,6 +225,15 @@ func (s *Store) RequestStop(ctx context.Context) error {
 		return err
 	}
 	return s.control(ctx, Control{Stop: true})
+}
+
+// RequestResync asks the task's capture to re-include parked tables
+// ("db.table") that were fixed.
+func (s *Store) RequestResync(ctx context.Context, tables []string) error {
+	if err := s.ensure(ctx); err != nil {
+		return err
+	}
+	return s.control(ctx, Control{Resync: tables})
 }
 
 // CaptureStopped tells apply that capture stopped after a stop request.

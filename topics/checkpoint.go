@@ -19,6 +19,12 @@ const CheckpointFormat = 1
 const (
 	StageSnapshot  = "snapshot"
 	StageStreaming = "streaming"
+	// StageParked is a table capture set aside because it cannot be
+	// captured any more (no usable key, a column type without a mapping,
+	// rules that no longer fit): its topic gets no events until it is
+	// re-included (syncline task resync, or a capture restart once fixed).
+	// TableState.Reason says why.
+	StageParked = "parked"
 )
 
 // Checkpoint is capture's position, stored in the checkpoint topic in the
@@ -53,6 +59,8 @@ type TableState struct {
 	AfterKey json.RawMessage `json:"after_key,omitempty"`
 	// Rows is the number of rows the snapshot has published so far.
 	Rows int64 `json:"rows,omitempty"`
+	// Reason is why a parked table cannot be captured, with the fix.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Record returns the checkpoint as a record for the checkpoint topic, keyed

@@ -58,6 +58,7 @@ func taskCommand() *cli.Command {
 			sub(&cli.Command{Name: "show", Usage: "print the task's object list as kept in Kafka", Action: runTaskShow}, false),
 			sub(&cli.Command{Name: "add-tables", Usage: "add tables to the running task (backfilled online)", ArgsUsage: "db.table...", Action: runTaskAddTables}, true),
 			sub(&cli.Command{Name: "remove-tables", Usage: "stop syncing tables (their target tables stay)", ArgsUsage: "db.table...", Action: runTaskRemoveTables}, true),
+			sub(&cli.Command{Name: "resync", Usage: "re-include parked tables once fixed (their targets are emptied and backfilled online)", ArgsUsage: "db.table...", Action: runTaskResync}, true),
 			sub(&cli.Command{Name: "update", Usage: "replace the task's object list with the spec file's", Action: runTaskUpdate}, false),
 			sub(&cli.Command{Name: "stop", Usage: "stop the task cleanly: capture commits, apply drains and commits; start the components again to resume", Action: runTaskStop}, false),
 			sub(&cli.Command{Name: "reset", Usage: "delete the task's topics, checkpoints and consumer groups (asks first)", Action: runTaskReset}, false,
