@@ -402,7 +402,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	for _, n := range []string{
 		"syncline_capture_rows_total", "syncline_capture_bytes_total", "syncline_capture_delay_seconds",
 		"syncline_capture_snapshot_rows", "syncline_capture_snapshot_rows_estimated", "syncline_capture_transactions_total",
-		"syncline_apply_delay_seconds", "syncline_apply_rows_total", "syncline_apply_batch_rows", "syncline_apply_write_seconds",
+		"syncline_capture_tables_parked", "syncline_apply_delay_seconds", "syncline_apply_rows_total", "syncline_apply_batch_rows", "syncline_apply_write_seconds",
 		"syncline_apply_retries_total", "syncline_apply_dead_letters_total", "syncline_apply_schema_changes_total",
 	} {
 		if !known[n] {
