@@ -29,17 +29,18 @@ func parkable(err error) bool {
 	return errors.Is(err, schema.ErrNoKey) || errors.Is(err, schema.ErrUnsupportedType) || errors.Is(err, errBadRules)
 }
 
-// tableProblem loads a table's current shape and binds its rules to it. It
-// returns nil when the table can be captured, a parkable error when it
-// cannot, and other errors (a lost connection, schema.ErrNoTable) as they
-// are.
+// tableProblem loads a table's current shape and binds its rules to it as
+// the stream does (a column list naming a column the table lacks is not an
+// error there). It returns nil when the table can be captured, a parkable
+// error when it cannot, and other errors (a lost connection,
+// schema.ErrNoTable) as they are.
 func tableProblem(ctx context.Context, conn *client.Conn, sel Selection, db, name string) error {
 	t, err := schema.LoadTable(ctx, conn, db, name)
 	if err != nil {
 		return err
 	}
 	if tr := selectionRules(sel, db, name); !tr.Keeps() {
-		if _, _, err := bindRules(t, tr, true); err != nil {
+		if _, _, err := bindRules(t, tr, false); err != nil {
 			return err
 		}
 	}

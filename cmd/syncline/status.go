@@ -38,7 +38,7 @@ func statusCommand() *cli.Command {
 		Usage:     "show a task's stages, position, delay and each apply group's lag",
 		UsageText: "syncline status --brokers host:9092 --registry http://host:8081 [--topic-prefix P] [--group G]... [--watch]",
 		Description: "Reads everything from Kafka: capture's checkpoint gives each table's stage (snapshot with the rows read so far,\n" +
-			"or streaming), the binlog position and the delay behind the source (now minus the source time of the last\n" +
+			"streaming, or parked with the reason it cannot be captured), the binlog position and the delay behind the source (now minus the source time of the last\n" +
 			"change or heartbeat); the table topics' offsets and each consumer group's committed offsets give the lag.\n" +
 			"Offsets include one commit marker per Kafka transaction, so offset counts and rates slightly overstate rows;\n" +
 			"a small lag is counted exactly (records not yet applied), a large one in offsets (shown with ~).\n" +
