@@ -180,7 +180,7 @@ func runTaskAddTables(c *cli.Context) error {
 	var added []string
 	for _, t := range tables {
 		if sel.Match(t[0], t[1]) {
-			fmt.Fprintf(c.App.Writer, "%s.%s is already in the task\n", t[0], t[1])
+			fmt.Fprintf(c.App.Writer, "%s.%s is already in the task (a parked one is re-included with syncline task resync)\n", t[0], t[1])
 			continue
 		}
 		objects = append(objects, task.Object{Database: t[0], Tables: []string{t[1]}})
