@@ -268,11 +268,12 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 	if cp != nil && cp.ServerID != 0 && cp.ServerID != info.serverID {
 		return position{}, fmt.Errorf("%w: the checkpoint of %q was taken on source server_id %d but %s has server_id %d: the binlog positions do not carry over; use a new --topic-prefix (or delete the task) to start over", errCheckpoint, r.cfg.Name, cp.ServerID, r.cfg.Source.Redacted(), info.serverID)
 	}
+	resumed := cp != nil
 	if cp != nil && r.cfg.Snapshot == SnapshotWhenNeeded && !positionExists(ctx, r.conn, position{cp.File, cp.Pos}) {
 		r.log.Warn("stored position was purged from the source; snapshotting every table again", "position", position{cp.File, cp.Pos}.String())
 		cp = nil
 	}
-	if cp == nil {
+	if !resumed {
 		// The first selection: a table that cannot be captured is refused
 		// with the fix. A resumed capture parks it instead (recheckTables).
 		if err := checkTables(ctx, r.conn, selected); err != nil {
@@ -308,11 +309,13 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 			r.tables[name].db, r.tables[name].name = ref.db, ref.name
 		}
 	}
-	if cp != nil {
-		fixed, err := r.recheckTables(ctx)
-		if err != nil {
+	var fixed []*tableState
+	if resumed {
+		if fixed, err = r.recheckTables(ctx); err != nil {
 			return position{}, err
 		}
+	}
+	if cp != nil {
 		r.skipRows = cp.SkipRows
 		if cp.SourceTSMillis > 0 {
 			r.sourceTS = time.UnixMilli(cp.SourceTSMillis)
