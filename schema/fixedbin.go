@@ -24,9 +24,9 @@ func fixedBinaryLength(k Kind) int {
 	return 16
 }
 
-// fixedBinaryText converts the binlog bytes of a UUID, INET4 or INET6
+// FixedBinaryText converts the stored (binlog) bytes of a UUID, INET4 or INET6
 // value (trailing zeros possibly stripped) into the server's text for it.
-func (t Type) fixedBinaryText(b []byte) (string, error) {
+func (t Type) FixedBinaryText(b []byte) (string, error) {
 	n := fixedBinaryLength(t.Kind)
 	if len(b) > n {
 		return "", fmt.Errorf("%s value of %d bytes, want %d", t.Kind, len(b), n)

@@ -266,7 +266,7 @@ func (t Type) binlogValue(v any) (any, error) {
 		if !ok {
 			return nil, unexpected(v)
 		}
-		return t.fixedBinaryText(b)
+		return t.FixedBinaryText(b)
 	case k == Binary:
 		b, ok := bytesOf(v)
 		if !ok {
