@@ -400,6 +400,12 @@ func implicitDefault(t schema.Type) (any, bool) {
 		return "", true
 	case k == schema.JSON:
 		return "null", true
+	case k == schema.UUID:
+		return "00000000-0000-0000-0000-000000000000", true
+	case k == schema.Inet4:
+		return "0.0.0.0", true
+	case k == schema.Inet6:
+		return "::", true
 	case k.IsString():
 		return "", true
 	case k == schema.Bit:

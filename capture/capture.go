@@ -72,6 +72,11 @@ type run struct {
 
 	tables map[string]*tableState // "db.table"
 	sel    Selection              // the tables selected now
+	// shapes caches, by "db.table", the information_schema shape of the
+	// captured tables whose binlog rows have BINARY(16) or BINARY(4)
+	// columns, which may be UUID, INET6 or INET4 (fixedBinaryTypes); any
+	// DDL clears it.
+	shapes map[string]schema.Table
 
 	// The task's object list and control requests (Config.Task).
 	store      *task.Store

@@ -18,6 +18,7 @@ import (
 
 // ddl handles a query event that is not BEGIN or COMMIT.
 func (r *run) ddl(ctx context.Context, h *replication.EventHeader, e *replication.QueryEvent) error {
+	clear(r.shapes) // column types may have changed
 	query := string(e.Query)
 	start := h.LogPos - h.EventSize
 	at := position{r.file, start}.String()

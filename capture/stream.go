@@ -215,6 +215,11 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 	if err != nil {
 		return r.parkOr(ts, fmt.Errorf("decode rows of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err))
 	}
+	if t.HasFixedBinaryCandidates() {
+		if t, err = r.fixedBinaryTypes(ctx, t); err != nil {
+			return err
+		}
+	}
 	codec, err := r.codecFor(ctx, t)
 	if err != nil {
 		return r.parkOr(ts, err)
@@ -271,6 +276,31 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 		}
 	}
 	return nil
+}
+
+// fixedBinaryTypes gives the BINARY(16) and BINARY(4) columns of a table
+// read from a TableMap event the UUID, INET6 or INET4 type the table
+// declares for them in information_schema (which the binlog does not tell
+// apart from BINARY), so that its binlog rows are published with the shape
+// and values of its snapshot. The shape is read once per table and again
+// after any DDL. A table that is gone (or that information_schema cannot
+// describe) keeps the binlog's types.
+func (r *run) fixedBinaryTypes(ctx context.Context, t schema.Table) (schema.Table, error) {
+	name := t.Database + "." + t.Name
+	known, ok := r.shapes[name]
+	if !ok {
+		loaded, err := schema.LoadTable(ctx, r.conn, t.Database, t.Name)
+		switch {
+		case err == nil, errors.Is(err, schema.ErrNoKey), errors.Is(err, schema.ErrNoTable), errors.Is(err, schema.ErrUnsupportedType):
+		default:
+			return t, fmt.Errorf("read the column types of %s: %w", name, err)
+		}
+		if r.shapes == nil {
+			r.shapes = map[string]schema.Table{}
+		}
+		r.shapes[name], known = loaded, loaded
+	}
+	return t.WithFixedBinaryTypes(known), nil
 }
 
 // publishChange publishes one change, filtered by the table's snapshot

@@ -143,3 +143,170 @@ func shiftID(q string, shift int) string {
 	}
 	panic("no id in " + q)
 }
+
+// TestMariaDBTypesRoundTrip does what TestAllTypesRoundTrip does for the
+// mariadb_types fixture (UUID, INET4, INET6 and every spatial type): the
+// binlog, which shows UUID and INET columns as BINARY, must give the
+// snapshot's types and values. Updates and deletes of those columns are
+// published with their before images too.
+func TestMariaDBTypesRoundTrip(t *testing.T) {
+	p := newPipeline(t)
+	db := p.src.DB(t, p.db)
+	exec := func(q string) {
+		t.Helper()
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(testenv.MariaDBTypesDDL)
+	for _, q := range testenv.MariaDBTypesRows {
+		exec(q)
+	}
+	stop := p.start()
+	topic := p.prefix + "." + p.db + ".mariadb_types"
+	n := len(testenv.MariaDBTypesRows)
+	waitFor(t, 30*time.Second, "snapshot of mariadb_types", func() bool { return len(p.readAll(topic)) >= n })
+	for _, q := range testenv.MariaDBTypesRows {
+		exec(shiftID(q, 100))
+	}
+	exec("UPDATE mariadb_types SET u = '00000000-0000-0000-0000-000000000001', i4 = '255.255.255.255', i6 = '::ffff:0.0.0.0'," +
+		" pt = ST_GeomFromText('POINT(3 4)'), mpg = ST_GeomFromText('MULTIPOLYGON(((1 1,2 1,2 2,1 1)))') WHERE id = 102")
+	exec("DELETE FROM mariadb_types WHERE id = 103")
+	// The delete is followed by a tombstone.
+	waitFor(t, 30*time.Second, "binlog rows of mariadb_types", func() bool { return len(p.readAll(topic)) >= 2*n+3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]map[string]any{}
+	var update, del *event
+	for _, ev := range p.readAll(topic) {
+		switch {
+		case ev.Tomb:
+			continue
+		case ev.Op == "u":
+			update = &ev
+			continue
+		case ev.Op == "d":
+			del = &ev
+			continue
+		}
+		id := toInt(ev.After["id"])
+		if (id < 100) != (ev.Op == "r") {
+			t.Fatalf("row %d arrived as %q", id, ev.Op)
+		}
+		byID[id] = ev.After
+	}
+	for id := int64(1); id <= int64(n); id++ {
+		snap, bin := byID[id], byID[id+100]
+		if snap == nil || bin == nil {
+			t.Fatalf("row %d: snapshot %v, binlog %v", id, snap != nil, bin != nil)
+		}
+		for col, sv := range snap {
+			if col != "id" && !reflect.DeepEqual(norm(sv), norm(bin[col])) {
+				t.Errorf("row %d column %s: snapshot gives %s, binlog gives %s", id, col, show(sv), show(bin[col]))
+			}
+		}
+	}
+	checks := []struct {
+		id        int64
+		col, want string
+	}{
+		{1, "u", "00000000-0000-0000-0000-000000000000"},
+		{1, "unn", "ffffffff-ffff-ffff-ffff-ffffffffffff"},
+		{1, "i4", "0.0.0.0"},
+		{1, "i6", "::"},
+		{2, "u", "6ccd780c-baba-1026-9564-5b8c656024db"},
+		{2, "unn", "123e4567-e89b-42d3-a456-426614174000"},
+		{2, "i4", "255.255.255.255"},
+		{2, "i6", "::1"},
+		{3, "u", "e7d4a3f0-3c5a-11ef-8d2b-0242ac120002"},
+		{3, "i6", "::ffff:1.2.3.4"},
+		{4, "i6", "2001:db8:85a3::8a2e:370:7334"},
+		{9, "unn", "00000000-0000-0000-0000-000000000000"},
+	}
+	for _, c := range checks {
+		for _, id := range []int64{c.id, c.id + 100} {
+			if got := norm(byID[id][c.col]); got != c.want {
+				t.Errorf("row %d column %s: got %s, want %q", id, c.col, show(got), c.want)
+			}
+		}
+	}
+	if v := byID[109]["u"]; v != nil {
+		t.Errorf("row 109 u: NULL arrived as %s", show(v))
+	}
+	if b, ok := norm(byID[102]["b16"]).([]byte); !ok || len(b) != 16 {
+		t.Errorf("row 102 b16 (BINARY(16) of zeros): %s, want 16 bytes", show(byID[102]["b16"]))
+	}
+	if update == nil || del == nil {
+		t.Fatalf("update %v, delete %v: want both", update != nil, del != nil)
+	}
+	if got := norm(update.Before["u"]); got != "6ccd780c-baba-1026-9564-5b8c656024db" {
+		t.Errorf("update before u: %s", show(got))
+	}
+	for col, want := range map[string]string{"u": "00000000-0000-0000-0000-000000000001", "i4": "255.255.255.255", "i6": "::ffff:0.0.0.0"} {
+		if got := norm(update.After[col]); got != want {
+			t.Errorf("update after %s: %s, want %q", col, show(got), want)
+		}
+	}
+	if got := norm(del.Before["u"]); got != "e7d4a3f0-3c5a-11ef-8d2b-0242ac120002" {
+		t.Errorf("delete before u: %s", show(got))
+	}
+}
+
+// TestMidStreamUUIDTable creates a table with UUID, INET4 and INET6
+// columns in a captured database while capture streams: it is captured
+// from its first row, capture does not stop, and its rows carry the
+// server's text.
+func TestMidStreamUUIDTable(t *testing.T) {
+	p := newPipeline(t)
+	db := p.src.DB(t, p.db)
+	// A template outside the captured database: the statement below is a
+	// CREATE TABLE ... LIKE, which the DDL parser reads whatever the
+	// column types.
+	tmplDB := p.src.NewDatabase(t)
+	p.src.Exec(t, "CREATE TABLE `"+tmplDB+"`.tmpl (id INT PRIMARY KEY, u UUID NOT NULL, i4 INET4, i6 INET6)")
+	p.src.Exec(t, "CREATE TABLE `"+p.db+"`.seed (id INT PRIMARY KEY)")
+	p.src.Exec(t, "INSERT INTO `"+p.db+"`.seed VALUES (1)")
+	stop := p.start()
+	seed := p.prefix + "." + p.db + ".seed"
+	waitFor(t, 30*time.Second, "snapshot of seed", func() bool { return len(p.readAll(seed)) >= 1 })
+	for _, q := range []string{
+		"CREATE TABLE mid LIKE `" + tmplDB + "`.tmpl",
+		"INSERT INTO mid VALUES (1, '6ccd780c-baba-1026-9564-5b8c656024db', '1.2.3.4', '1::2:3:4:5:6:7')",
+		"INSERT INTO mid VALUES (2, 'E7D4A3F0-3C5A-11EF-8D2B-0242AC120002', NULL, '::ffff:1.2.3.4')",
+		"UPDATE mid SET u = '00000000-0000-0000-0000-000000000000' WHERE id = 2",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	topic := p.prefix + "." + p.db + ".mid"
+	waitFor(t, 30*time.Second, "rows of mid", func() bool { return len(p.readAll(topic)) >= 3 })
+	if err := stop(); err != nil {
+		t.Fatalf("capture stopped: %v", err)
+	}
+	evs := p.readAll(topic)
+	want := []struct{ op, u, i6 string }{
+		{"c", "6ccd780c-baba-1026-9564-5b8c656024db", "1::2:3:4:5:6:7"},
+		{"c", "e7d4a3f0-3c5a-11ef-8d2b-0242ac120002", "::ffff:1.2.3.4"},
+		{"u", "00000000-0000-0000-0000-000000000000", "::ffff:1.2.3.4"},
+	}
+	for i, w := range want {
+		ev := evs[i]
+		if ev.Op != w.op || norm(ev.After["u"]) != w.u || norm(ev.After["i6"]) != w.i6 {
+			t.Errorf("event %d: %s u=%s i6=%s, want %s u=%s i6=%s", i, ev.Op, show(ev.After["u"]), show(ev.After["i6"]), w.op, w.u, w.i6)
+		}
+	}
+	if got := norm(evs[0].After["i4"]); got != "1.2.3.4" {
+		t.Errorf("i4: %s", show(got))
+	}
+	var created bool
+	for _, sc := range p.readSchemaChanges() {
+		if sc["kind"] == "create_table" && sc["table"] != nil && strings.Contains(fmt.Sprint(sc["table"]), "mid") {
+			created = strings.Contains(fmt.Sprint(sc["columns"]), `"type":"uuid"`)
+		}
+	}
+	if !created {
+		t.Errorf("no create_table schema change for mid listing a uuid column: %v", p.readSchemaChanges())
+	}
+}

@@ -236,7 +236,14 @@ func TestTableProblems(t *testing.T) {
 	expect(t, rep, "tables.key", Fail, db+".nokey has no primary key", "fix:ALTER TABLE `"+db+"`.`nokey` ADD PRIMARY KEY", "fix:--exclude-tables "+db+".nokey")
 	expect(t, rep, "tables.key", Fail, db+".nullable_unique has no primary key")
 	expect(t, rep, "tables.engine", Warn, db+".legacy uses MyISAM", "not a consistent read", "fix:ALTER TABLE `"+db+"`.`legacy` ENGINE=InnoDB")
-	expect(t, rep, "tables.types", Fail, db+".addr column ip", "inet6", "fix:--exclude-tables "+db+".addr")
+	// INET6 (like UUID and INET4) is carried since Syncline knows it; the
+	// servers tested have no type left that capture refuses.
+	expect(t, rep, "tables.types", Pass, "supported column types only")
+	for _, r := range rep.Find("tables.types") {
+		if r.Status != Pass {
+			t.Errorf("tables.types: %s %q", r.Status, r.Message)
+		}
+	}
 	for _, r := range rep.Results {
 		if strings.Contains(r.Message, db+".good") && r.Status != Pass {
 			t.Errorf("%s reported %s for the good table: %q", r.Check, r.Status, r.Message)

@@ -163,6 +163,8 @@ func AvroType(t Type) (avro.Schema, error) {
 		return avro.NewPrimitiveSchema(avro.Float, nil), nil
 	case k == Double:
 		return avro.NewPrimitiveSchema(avro.Double, nil), nil
+	case k == UUID:
+		return avro.NewPrimitiveSchema(avro.String, avro.NewPrimitiveLogicalSchema(avro.UUID)), nil
 	case k.IsString():
 		return avro.NewPrimitiveSchema(avro.String, nil), nil
 	case k == Bit, k.IsBinary(), k.IsGeometry():

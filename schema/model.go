@@ -120,6 +120,9 @@ const (
 	MultiLineString
 	MultiPolygon
 	GeometryCollection
+	UUID  // MariaDB 10.7+
+	Inet4 // MariaDB 10.10+
+	Inet6 // MariaDB 10.5+
 
 	kindEnd // one past the last kind
 )
@@ -136,6 +139,7 @@ var kindNames = [...]string{
 	Geometry: "geometry", Point: "point", LineString: "linestring", Polygon: "polygon",
 	MultiPoint: "multipoint", MultiLineString: "multilinestring", MultiPolygon: "multipolygon",
 	GeometryCollection: "geometrycollection",
+	UUID:               "uuid", Inet4: "inet4", Inet6: "inet6",
 }
 
 // String returns the kind's SQL keyword in lower case ("int", "varchar", ...).
@@ -157,8 +161,16 @@ func (k Kind) IsNumeric() bool { return k >= TinyInt && k <= Double }
 func (k Kind) IsText() bool { return k >= Char && k <= LongText }
 
 // IsString reports whether k is carried as an Avro string: the text kinds,
-// ENUM, SET and JSON.
-func (k Kind) IsString() bool { return k.IsText() || k == Enum || k == Set || k == JSON }
+// ENUM, SET, JSON and MariaDB's UUID, INET4 and INET6 (as their canonical
+// text).
+func (k Kind) IsString() bool {
+	return k.IsText() || k == Enum || k == Set || k == JSON || k.IsFixedBinaryText()
+}
+
+// IsFixedBinaryText reports whether k is one of MariaDB's UUID, INET4 and
+// INET6: stored (and written to the binlog) as BINARY(16), BINARY(4) and
+// BINARY(16), carried as the text the server prints for them.
+func (k Kind) IsFixedBinaryText() bool { return k == UUID || k == Inet4 || k == Inet6 }
 
 // IsBinary reports whether k is BINARY, VARBINARY or a BLOB kind.
 func (k Kind) IsBinary() bool { return k >= Binary && k <= LongBlob }

@@ -276,6 +276,12 @@ func (p *typeParser) parse() (Type, error) {
 		t.Kind = MultiPolygon
 	case "geometrycollection", "geomcollection":
 		t.Kind = GeometryCollection
+	case "uuid":
+		t.Kind = UUID
+	case "inet4":
+		t.Kind = Inet4
+	case "inet6":
+		t.Kind = Inet6
 	default:
 		return Type{}, p.unsupported()
 	}

@@ -28,6 +28,7 @@ var everyType = []string{
 	"enum('a','b')", `enum('','b''c','d\\e','\0\n\r','é')`, "set('x','y','z')",
 	"json", "date", "time", "time(3)", "time(6)", "datetime", "datetime(6)", "timestamp", "timestamp(3)", "year",
 	"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection",
+	"uuid", "inet4", "inet6",
 }
 
 func TestParseTypeRoundTrip(t *testing.T) {
@@ -97,7 +98,7 @@ func TestParseTypeColumnType(t *testing.T) {
 }
 
 func TestParseTypeErrors(t *testing.T) {
-	for _, in := range []string{"inet6", "uuid", "vector(3)", "int4range", "xml"} {
+	for _, in := range []string{"inet", "uuid4", "vector(3)", "int4range", "xml"} {
 		_, err := ParseType(in)
 		if !errors.Is(err, ErrUnsupportedType) || !strings.Contains(err.Error(), in) {
 			t.Errorf("ParseType(%q): %v, want ErrUnsupportedType naming the type", in, err)

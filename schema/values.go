@@ -18,7 +18,7 @@ import (
 //	long (INT UNSIGNED, BIGINT, TIME)         int64 (TIME: signed microseconds)
 //	bytes.decimal (DECIMAL, BIGINT UNSIGNED)  *big.Rat
 //	float, double                             float32, float64
-//	string                                    string
+//	string                                    string (UUID, INET4, INET6: the server's text)
 //	bytes (BIT, BINARY.., BLOB.., GEOMETRY)   []byte
 //	int.date (DATE)                           time.Time, UTC midnight; zero date: ZeroDate()
 //	long.timestamp-micros (TIMESTAMP)         time.Time in UTC, microseconds; zero: ZeroTimestamp()
@@ -261,6 +261,12 @@ func (t Type) binlogValue(v any) (any, error) {
 			return decodeText(t.Charset, x)
 		}
 		return nil, unexpected(v)
+	case k.IsFixedBinaryText():
+		b, ok := bytesOf(v)
+		if !ok {
+			return nil, unexpected(v)
+		}
+		return t.FixedBinaryText(b)
 	case k == Binary:
 		b, ok := bytesOf(v)
 		if !ok {

@@ -66,3 +66,42 @@ var AllTypesRows = []string{
 	"INSERT INTO all_types (id) VALUES (3)",
 	"INSERT INTO all_types (id, dt, dtm, tm, tm2, yr) VALUES (4, '2024-02-00', '2024-02-30 00:00:00', '-00:00:00.000001', '00:00:00.99', 1901)",
 }
+
+// MariaDBTypesDDL creates the table mariadb_types, with MariaDB's own
+// column types (UUID, INET4, INET6; MariaDB 10.10 or later) and every
+// spatial type, in the current database. It is apart from all_types so that
+// all_types stays valid on MySQL and older MariaDB servers.
+const MariaDBTypesDDL = "CREATE TABLE mariadb_types (" +
+	"id INT NOT NULL PRIMARY KEY," +
+	"u UUID, unn UUID NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000'," +
+	"i4 INET4, i6 INET6, b16 BINARY(16)," +
+	"g GEOMETRY, pt POINT, ls LINESTRING, pg POLYGON," +
+	"mpt MULTIPOINT, mls MULTILINESTRING, mpg MULTIPOLYGON, gc GEOMETRYCOLLECTION" +
+	") DEFAULT CHARSET=utf8mb4"
+
+// MariaDBTypesRows fills mariadb_types: the nil, a time-based (v1), a
+// random (v4) and the max UUID; INET4 0.0.0.0 and 255.255.255.255; INET6
+// ::, ::1, an IPv4-mapped, an IPv4-compatible, a full address and ones
+// whose text form MariaDB writes its own way; a BINARY(16) beside them that
+// must stay bytes; a value of every spatial type; NULLs.
+var MariaDBTypesRows = []string{
+	"INSERT INTO mariadb_types VALUES (1," +
+		"'00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff'," +
+		"'0.0.0.0', '::', X'00112233445566778899AABBCCDDEE00'," +
+		"ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POINT(-1.5 1e300)')," +
+		"ST_GeomFromText('LINESTRING(0 0,1 1,2 0)'), ST_GeomFromText('POLYGON((0 0,4 0,4 4,0 4,0 0),(1 1,2 1,2 2,1 1))')," +
+		"ST_GeomFromText('MULTIPOINT(0 0,1 1)'), ST_GeomFromText('MULTILINESTRING((0 0,1 1),(2 2,3 3))')," +
+		"ST_GeomFromText('MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((5 5,6 5,6 6,5 5)))')," +
+		"ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1),LINESTRING(0 0,1 1))'))",
+	"INSERT INTO mariadb_types (id, u, unn, i4, i6, b16, g) VALUES (2," +
+		"'6ccd780c-baba-1026-9564-5b8c656024db', '123e4567-e89b-42d3-a456-426614174000'," +
+		"'255.255.255.255', '::1', X'00000000000000000000000000000000', ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))'))",
+	"INSERT INTO mariadb_types (id, u, unn, i4, i6) VALUES (3," +
+		"'E7D4A3F0-3C5A-11EF-8D2B-0242AC120002', '00000001-0000-1000-8000-000000000002', '10.0.0.1', '::ffff:1.2.3.4')",
+	"INSERT INTO mariadb_types (id, i6) VALUES (4, '2001:0db8:85a3:0000:0000:8a2e:0370:7334')",
+	"INSERT INTO mariadb_types (id, i6) VALUES (5, 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')",
+	"INSERT INTO mariadb_types (id, i6) VALUES (6, '1:0:2:3:4:5:6:7')",
+	"INSERT INTO mariadb_types (id, i6) VALUES (7, '::1.2.3.4')",
+	"INSERT INTO mariadb_types (id, i6) VALUES (8, '1:0:0:2:0:0:3:4')",
+	"INSERT INTO mariadb_types (id) VALUES (9)",
+}

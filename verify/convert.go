@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"math/big"
+	"net/netip"
 
 	"github.com/syncline/syncline/schema"
 )
@@ -49,3 +50,31 @@ func bitBytes(v *big.Int, t schema.Type) ([]byte, error) {
 }
 
 func pow10(n int) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil) }
+
+// addressValue maps the text of an IP address, as a target prints it,
+// to the text MariaDB prints for the INET4 or INET6 value of type t (an
+// INET6 value is always 16 bytes: an IPv4 address there is the
+// IPv4-mapped one). Other types keep the text.
+func addressValue(s string, t schema.Type) (any, error) {
+	if t.Kind != schema.Inet4 && t.Kind != schema.Inet6 {
+		return s, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an IP address, for an %s", s, t)
+	}
+	return addrValue(a, t)
+}
+
+// addrValue is addressValue for a parsed address.
+func addrValue(a netip.Addr, t schema.Type) (any, error) {
+	if t.Kind == schema.Inet4 {
+		if !a.Is4() {
+			return nil, fmt.Errorf("%s is not an IPv4 address, for an inet4", a)
+		}
+		b := a.As4()
+		return t.FixedBinaryText(b[:])
+	}
+	b := a.As16()
+	return t.FixedBinaryText(b[:])
+}

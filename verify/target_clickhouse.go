@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"math/big"
+	"net"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -178,6 +180,12 @@ func chCompatible(family string, t schema.Type) bool {
 		return family == "Decimal" || family == "String"
 	case k == schema.Float, k == schema.Double:
 		return family == "Float32" || family == "Float64"
+	case k == schema.UUID:
+		return family == "UUID" || family == "String" || family == "FixedString"
+	case k == schema.Inet4:
+		return family == "IPv4" || family == "String" || family == "FixedString"
+	case k == schema.Inet6:
+		return family == "IPv6" || family == "String" || family == "FixedString"
 	case k.IsString(), k.IsBinary(), k.IsGeometry():
 		return family == "String" || family == "FixedString"
 	case k == schema.Date:
@@ -418,10 +426,21 @@ func fromCH(v any, t schema.Type, ct chType) (any, error) {
 		case k.IsBinary(), k.IsGeometry():
 			return []byte(x), nil
 		}
-		return x, nil
+		return addressValue(x, t)
 	case time.Time:
 		return chTime(x, t)
-	case fmt.Stringer: // the driver's decimal
+	case netip.Addr:
+		return addrValue(x, t)
+	case net.IP:
+		a, ok := netip.AddrFromSlice(x)
+		if !ok {
+			return nil, fmt.Errorf("%v is not an IP address", x)
+		}
+		return addrValue(a, t)
+	case fmt.Stringer: // the driver's decimal, or a UUID
+		if t.Kind == schema.UUID {
+			return x.String(), nil
+		}
 		r, ok := new(big.Rat).SetString(x.String())
 		if !ok {
 			return nil, fmt.Errorf("%q is not a decimal", x.String())

@@ -94,8 +94,11 @@ func (g *pgTarget) open(ctx context.Context, p *plan) (targetTable, error) {
 			return nil, badColumn(p, c, typ)
 		}
 		q := pgx.Identifier{c.target}.Sanitize()
-		if k == applypg.KindJSON {
+		switch k {
+		case applypg.KindJSON, applypg.KindUUID:
 			q += "::text"
+		case applypg.KindInet:
+			q = "host(" + q + ")"
 		}
 		sel = append(sel, q)
 		pt.types = append(pt.types, typ)
@@ -122,6 +125,10 @@ func pgCompatible(k applypg.Kind, t schema.Type) bool {
 		return k == applypg.KindBit
 	case sk == schema.JSON:
 		return k == applypg.KindJSON || k == applypg.KindText
+	case sk == schema.UUID:
+		return k == applypg.KindUUID || k == applypg.KindText
+	case sk == schema.Inet4, sk == schema.Inet6:
+		return k == applypg.KindInet || k == applypg.KindText
 	case sk.IsString():
 		return k == applypg.KindText
 	case sk.IsBinary(), sk.IsGeometry():
@@ -387,7 +394,7 @@ func fromPG(d any, t schema.Type) (any, error) {
 		if !x.Valid {
 			return nil, nil
 		}
-		return x.String, nil
+		return addressValue(x.String, t)
 	case *pgtype.Date:
 		if !x.Valid {
 			return nil, nil

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"net"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -33,6 +35,10 @@ type server struct {
 	// deleted rows, after which a replayed older change would win again;
 	// from 24.1 they stay unless the user runs OPTIMIZE ... FINAL CLEANUP.
 	isDeleted bool
+	// uuid: the UUID type (present in every 18.x release, 18.16 included).
+	uuid bool
+	// ip: the IPv4 and IPv6 types (19.3).
+	ip bool
 }
 
 // newServer derives the capabilities from SELECT version().
@@ -44,6 +50,8 @@ func newServer(version string, integerTimes bool) *server {
 		wideDecimal:  atLeast(22, 8),
 		renameColumn: atLeast(20, 4),
 		isDeleted:    atLeast(24, 1),
+		uuid:         atLeast(18, 1),
+		ip:           atLeast(19, 3),
 	}
 }
 
@@ -103,6 +111,12 @@ func columnType(t schema.Type, srv *server) string {
 		return "Int64"
 	case k == schema.Year:
 		return "UInt16"
+	case k == schema.UUID && srv.uuid:
+		return "UUID"
+	case k == schema.Inet4 && srv.ip:
+		return "IPv4"
+	case k == schema.Inet6 && srv.ip:
+		return "IPv6"
 	}
 	// CHAR, VARCHAR, TEXT kinds, ENUM, SET, JSON, BINARY, VARBINARY, BLOB
 	// kinds, GEOMETRY kinds: bytes.
@@ -133,7 +147,7 @@ func columnDef(t schema.Type, srv *server, nullable bool) string {
 func acceptable(target string, t schema.Type, srv *server) bool {
 	got := normalizeType(target)
 	// The server's mapping, an old server's, and a new server's.
-	for _, s := range []server{*srv, {}, {nativeTimes: true, wideDecimal: true}} {
+	for _, s := range []server{*srv, {}, {nativeTimes: true, wideDecimal: true, uuid: true, ip: true}} {
 		if got == normalizeType(columnType(t, &s)) {
 			return true
 		}
@@ -265,6 +279,10 @@ func newValues(src schema.Type, ct chType, scanType reflect.Type, capacity int) 
 		return newTyped(ct, timeConv(src, ct), time.Unix(0, 0).UTC(), capacity)
 	case "Bool":
 		return newAny(ct, boolConv(ct), zeroValue(ct, scanType), capacity)
+	case "UUID":
+		return newAny(ct, uuidConv(ct), zeroValue(ct, scanType), capacity)
+	case "IPv4", "IPv6":
+		return newAny(ct, ipConv(ct), zeroValue(ct, scanType), capacity)
 	}
 	// Other types (a user's table): the driver converts or refuses.
 	return newAny(ct, func(v any) (any, error) { return v, nil }, zeroValue(ct, scanType), capacity)
@@ -683,6 +701,37 @@ func text(v any, src schema.Type) (any, error) {
 	return nil, fmt.Errorf("%w: unexpected %T for a String column", errBadValue, v)
 }
 
+// uuidConv passes the text of a UUID (the source's canonical form, which
+// the driver parses) to a UUID column.
+func uuidConv(ct chType) func(any) (any, error) {
+	return func(v any) (any, error) {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: unexpected %T for a %s column", errBadValue, v, ct.full)
+		}
+		return s, nil
+	}
+}
+
+// ipConv parses the text of an INET4 or INET6 value for an IPv4 or IPv6
+// column; an IPv6 address for an IPv4 column is refused.
+func ipConv(ct chType) func(any) (any, error) {
+	return func(v any) (any, error) {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: unexpected %T for a %s column", errBadValue, v, ct.full)
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil || (ct.family == "IPv4" && !a.Is4()) {
+			return nil, fmt.Errorf("%w: %q for a %s column", errBadValue, s, ct.full)
+		}
+		if ct.family == "IPv6" && a.Is4() {
+			a = netip.AddrFrom16(a.As16())
+		}
+		return a, nil
+	}
+}
+
 // timeConv checks times against the range and precision of a ClickHouse
 // date or time column, whose bounds it computes once. A zero TIMESTAMP
 // becomes 1970-01-01 00:00:00 UTC, which no TIMESTAMP can be (MySQL's
@@ -768,6 +817,12 @@ func zeroValue(ct chType, scanType reflect.Type) any {
 		return false
 	case "Date", "Date32", "DateTime", "DateTime64":
 		return time.Unix(0, 0).UTC()
+	case "UUID":
+		return "00000000-0000-0000-0000-000000000000"
+	case "IPv4":
+		return netip.IPv4Unspecified()
+	case "IPv6":
+		return netip.IPv6Unspecified()
 	}
 	if scanType != nil {
 		return reflect.Zero(scanType).Interface()
@@ -805,6 +860,11 @@ func keyPart(v any, ct chType) string {
 		return x
 	case []byte:
 		return string(x)
+	case netip.Addr: // IPv4 and IPv6 columns: the same bytes, however printed
+		b := x.As16()
+		return string(b[:])
+	case net.IP:
+		return string(x.To16())
 	case time.Time:
 		return strconv.FormatInt(x.Unix(), 10) + "." + strconv.Itoa(x.Nanosecond())
 	case float32:

@@ -43,8 +43,27 @@ func hasColumn(cols []targetColumn, name string) bool {
 }
 
 // columnType is the SQL type of a source column in the target: the same
-// type (docs/targets.md).
-func columnType(t schema.Type) string { return t.String() }
+// type, except for MariaDB's UUID, INET4 and INET6 on a server without
+// them, which hold their text in CHAR(36), VARCHAR(15) and VARCHAR(39)
+// (docs/targets.md).
+func columnType(t schema.Type, info *serverInfo) string {
+	if t.Kind.IsFixedBinaryText() && (info == nil || !info.has(t.Kind)) {
+		return textFallback(t.Kind)
+	}
+	return t.String()
+}
+
+// textFallback is the character type that holds the text of a UUID, INET4
+// or INET6 value on servers without the type.
+func textFallback(k schema.Kind) string {
+	switch k {
+	case schema.UUID:
+		return "char(36)"
+	case schema.Inet4:
+		return "varchar(15)"
+	}
+	return "varchar(39)"
+}
 
 // sameType reports whether a target column's COLUMN_TYPE is the type.
 func sameType(colType string, t schema.Type) bool {
@@ -54,6 +73,11 @@ func sameType(colType string, t schema.Type) bool {
 	}
 	if got.String() == t.String() {
 		return true
+	}
+	// A UUID, INET4 or INET6 column may hold its text on a server that had
+	// no such type when the table was made.
+	if t.Kind.IsFixedBinaryText() {
+		return got.String() == textFallback(t.Kind)
 	}
 	// MariaDB's JSON is LONGTEXT.
 	return t.Kind == schema.JSON && got.Kind == schema.LongText
@@ -138,13 +162,13 @@ func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOp
 			case !ok:
 				// Rows written before the column existed reach the target
 				// without it: it is nullable here.
-				clauses = append(clauses, "ADD COLUMN "+quote(col.Name)+" "+columnType(col.Type)+" NULL "+after)
+				clauses = append(clauses, "ADD COLUMN "+quote(col.Name)+" "+columnType(col.Type, s.server())+" NULL "+after)
 			case (!sameType(tc.typ, col.Type) && !opts.KeepTypes[col.Name]) || (col.Nullable && !tc.nullable):
 				null := " NOT NULL"
 				if tc.nullable || col.Nullable {
 					null = " NULL"
 				}
-				typ := columnType(col.Type)
+				typ := columnType(col.Type, s.server())
 				if opts.KeepTypes[col.Name] {
 					typ = tc.typ
 				}
@@ -177,7 +201,7 @@ func (s *Sink) create(c *conn, t schema.Table) error {
 	for _, col := range t.Columns {
 		b.WriteString(quote(col.Name))
 		b.WriteByte(' ')
-		b.WriteString(columnType(col.Type))
+		b.WriteString(columnType(col.Type, s.server()))
 		if col.Nullable {
 			b.WriteString(" NULL, ")
 		} else {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/schema"
 )
 
 // Defaults of Options.
@@ -71,7 +72,24 @@ var _ apply.Sink = (*Sink)(nil)
 type serverInfo struct {
 	mariadb   bool
 	invisible bool // INVISIBLE columns
+	uuid      bool // MariaDB's UUID type (10.7)
+	inet4     bool // MariaDB's INET4 type (10.10)
+	inet6     bool // MariaDB's INET6 type (10.5)
 	maxPacket int
+}
+
+// has reports whether the server has the column type of kind k, one of
+// UUID, INET4 and INET6.
+func (i *serverInfo) has(k schema.Kind) bool {
+	switch k {
+	case schema.UUID:
+		return i.uuid
+	case schema.Inet4:
+		return i.inet4
+	case schema.Inet6:
+		return i.inet6
+	}
+	return false
 }
 
 // New returns a Sink for the mysql:// endpoint ep. It does no I/O.
@@ -186,16 +204,25 @@ func readServerInfo(c *client.Conn) (*serverInfo, error) {
 	}
 	v, _ := r.GetString(0, 0)
 	packet, _ := r.GetInt(0, 1)
-	info := &serverInfo{mariadb: strings.Contains(strings.ToLower(v), "mariadb"), maxPacket: int(packet)}
+	return newServerInfo(v, int(packet)), nil
+}
+
+// newServerInfo derives what the sink needs from the server's version and
+// max_allowed_packet.
+func newServerInfo(v string, packet int) *serverInfo {
+	info := &serverInfo{mariadb: strings.Contains(strings.ToLower(v), "mariadb"), maxPacket: packet}
 	if info.mariadb {
 		info.invisible = versionAtLeast(v, 10, 3, 3)
+		info.uuid = versionAtLeast(v, 10, 7, 0)
+		info.inet4 = versionAtLeast(v, 10, 10, 0)
+		info.inet6 = versionAtLeast(v, 10, 5, 0)
 	} else {
 		info.invisible = versionAtLeast(v, 8, 0, 23)
 	}
 	if info.maxPacket <= 0 {
 		info.maxPacket = 4 << 20
 	}
-	return info, nil
+	return info
 }
 
 // versionAtLeast compares the leading "x.y.z" of a server version.

@@ -241,3 +241,85 @@ func TestTargetDown(t *testing.T) {
 		t.Fatalf("bad value: %v; want a final error", err)
 	}
 }
+
+// TestUUIDAndInetTypes writes UUID, INET4 and INET6 values keyed by a
+// UUID, into the native types of the MariaDB target and into the text
+// columns used on servers without them, and deletes by key in both; a
+// sink that has the native types keeps an existing text column as it is.
+func TestUUIDAndInetTypes(t *testing.T) {
+	tgt := testenv.Target(t)
+	pool := tgt.DB(t, "")
+	ctx := context.Background()
+	for _, native := range []bool{true, false} {
+		db := tgt.NewDatabase(t)
+		s := newSink(t, tgt)
+		defer s.Close()
+		if !native {
+			if err := mysql.WithoutNativeTypes(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tab := schema.Table{Database: db, Name: "addrs", Key: []string{"k"}, Columns: []schema.Column{
+			{Name: "k", Type: mustType(t, "uuid")},
+			{Name: "i4", Type: mustType(t, "inet4"), Nullable: true},
+			{Name: "i6", Type: mustType(t, "inet6"), Nullable: true},
+		}}
+		if err := s.Prepare(ctx, tab, apply.PrepareOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		rows := []map[string]any{
+			{"k": "00000000-0000-0000-0000-000000000000", "i4": "0.0.0.0", "i6": "::"},
+			{"k": "6ccd780c-baba-1026-9564-5b8c656024db", "i4": "255.255.255.255", "i6": "::ffff:1.2.3.4"},
+			{"k": "ffffffff-ffff-ffff-ffff-ffffffffffff", "i4": nil, "i6": "2001:db8:85a3::8a2e:370:7334"},
+		}
+		var changes []apply.Change
+		for _, r := range rows {
+			changes = append(changes, apply.Change{Op: apply.Upsert, Row: r, Version: 1})
+		}
+		if err := s.Write(ctx, tab, changes); err != nil {
+			t.Fatal(err)
+		}
+		del := apply.Change{Op: apply.Delete, Row: map[string]any{"k": "ffffffff-ffff-ffff-ffff-ffffffffffff"}, Version: 2}
+		if err := s.Write(ctx, tab, []apply.Change{del}); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"uuid inet4 inet6", "char(36) varchar(15) varchar(39)"}[map[bool]int{true: 0, false: 1}[native]]
+		typesOf := func() string {
+			var out []string
+			for _, r := range query(t, pool, "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'addrs' AND COLUMN_NAME <> ? ORDER BY ORDINAL_POSITION", db, apply.VersionColumn) {
+				out = append(out, *r[0])
+			}
+			return strings.Join(out, " ")
+		}
+		if got := typesOf(); got != want {
+			t.Errorf("native %v: column types %q, want %q", native, got, want)
+		}
+		var got []string
+		for _, r := range query(t, pool, "SELECT k, i4, i6 FROM `"+db+"`.addrs ORDER BY CAST(k AS CHAR)") {
+			var vals []string
+			for _, v := range r {
+				if v == nil {
+					vals = append(vals, "NULL")
+				} else {
+					vals = append(vals, *v)
+				}
+			}
+			got = append(got, strings.Join(vals, " "))
+		}
+		wantRows := "00000000-0000-0000-0000-000000000000 0.0.0.0 ::|6ccd780c-baba-1026-9564-5b8c656024db 255.255.255.255 ::ffff:1.2.3.4"
+		if strings.Join(got, "|") != wantRows {
+			t.Errorf("native %v: rows %q, want %q", native, strings.Join(got, "|"), wantRows)
+		}
+		if !native {
+			// A server upgrade does not convert the text columns.
+			s2 := newSink(t, tgt)
+			defer s2.Close()
+			if err := s2.Prepare(ctx, tab, apply.PrepareOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := typesOf(); got != want {
+				t.Errorf("after Prepare by a sink with native types: %q, want %q", got, want)
+			}
+		}
+	}
+}

@@ -67,3 +67,32 @@ func TestDateTimeText(t *testing.T) {
 		}
 	}
 }
+
+// TestUUIDAndInetColumns: native types where the server has them (by
+// version), their text in character columns elsewhere, and either form
+// accepted for an existing column.
+func TestUUIDAndInetColumns(t *testing.T) {
+	for _, c := range []struct {
+		version            string
+		uuid, inet4, inet6 string
+	}{
+		{"10.11.19-MariaDB-0+deb12u1-log", "uuid", "inet4", "inet6"},
+		{"10.6.18-MariaDB", "char(36)", "varchar(15)", "inet6"},
+		{"10.4.30-MariaDB", "char(36)", "varchar(15)", "varchar(39)"},
+		{"8.0.36", "char(36)", "varchar(15)", "varchar(39)"},
+	} {
+		info := newServerInfo(c.version, 0)
+		for kind, want := range map[schema.Kind]string{schema.UUID: c.uuid, schema.Inet4: c.inet4, schema.Inet6: c.inet6} {
+			typ := schema.Type{Kind: kind}
+			if got := columnType(typ, info); got != want {
+				t.Errorf("%s on %s: %s, want %s", kind, c.version, got, want)
+			}
+			if !sameType(want, typ) || !sameType(kind.String(), typ) {
+				t.Errorf("%s: %s or %s not the same type", kind, want, kind)
+			}
+		}
+	}
+	if sameType("char(36)", schema.Type{Kind: schema.Inet6}) || sameType("binary(16)", schema.Type{Kind: schema.UUID}) {
+		t.Error("a wrong type was the same")
+	}
+}

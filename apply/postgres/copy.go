@@ -426,6 +426,10 @@ func oidOf(array string) uint32 {
 		return pgtype.TimestamptzOID
 	case `"interval"`:
 		return pgtype.IntervalOID
+	case `"uuid"`:
+		return pgtype.UUIDOID
+	case `"inet"`:
+		return pgtype.InetOID
 	}
 	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,10 @@ func columnType(t schema.Type) string {
 		return fmt.Sprintf("timestamp(%d) with time zone", t.Precision)
 	case k == schema.Time:
 		return "interval"
+	case k == schema.UUID:
+		return "uuid"
+	case k == schema.Inet4, k == schema.Inet6:
+		return "inet"
 	}
 	return "text"
 }
@@ -77,6 +82,8 @@ const (
 	KindTimestamp
 	KindTimestamptz
 	KindInterval
+	KindUUID
+	KindInet
 )
 
 // KindOf classifies a column type as PostgreSQL's format_type prints it.
@@ -104,6 +111,10 @@ func KindOf(formatType string) Kind {
 		return KindTimestamp
 	case strings.HasPrefix(typ, "interval"):
 		return KindInterval
+	case typ == "uuid":
+		return KindUUID
+	case typ == "inet":
+		return KindInet
 	}
 	return KindText
 }
@@ -173,6 +184,16 @@ func convert(v any, k Kind, pgType string) (any, error) {
 		}
 		return x.FloatString(ratScale(x)), nil
 	case string:
+		switch k {
+		case KindUUID:
+			return parseUUID(x)
+		case KindInet:
+			a, err := netip.ParseAddr(x)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %q is not an IP address", errBadValue, x)
+			}
+			return netip.PrefixFrom(a, a.BitLen()), nil
+		}
 		if strings.IndexByte(x, 0) >= 0 {
 			return nil, fmt.Errorf("%w: PostgreSQL text cannot hold the NUL character", errBadValue)
 		}
@@ -258,6 +279,10 @@ func arrayType(pgType string) string {
 		name = "timestamptz"
 	case strings.HasPrefix(pgType, "interval"):
 		name = "interval"
+	case pgType == "uuid":
+		name = "uuid"
+	case pgType == "inet":
+		name = "inet"
 	default:
 		return ""
 	}
@@ -292,8 +317,48 @@ func isNatural(k Kind, v any) bool {
 		return k == KindTimestamptz
 	case pgtype.Interval:
 		return k == KindInterval
+	case pgtype.UUID:
+		return k == KindUUID
+	case netip.Prefix:
+		return k == KindInet
 	}
 	return false
+}
+
+// parseUUID reads a UUID in its canonical text form (hex digits, with or
+// without dashes).
+func parseUUID(s string) (pgtype.UUID, error) {
+	var u pgtype.UUID
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' {
+			continue
+		}
+		d, ok := hexDigit(c)
+		if !ok || n >= 32 {
+			return u, fmt.Errorf("%w: %q is not a UUID", errBadValue, s)
+		}
+		u.Bytes[n/2] |= d << (4 * (1 - n%2))
+		n++
+	}
+	if n != 32 {
+		return u, fmt.Errorf("%w: %q is not a UUID", errBadValue, s)
+	}
+	u.Valid = true
+	return u, nil
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // numeric converts an exact decimal fraction.
