@@ -14,6 +14,8 @@ type Metrics struct {
 	snapshotRows  *prometheus.GaugeVec
 	snapshotTotal *prometheus.GaugeVec
 	commits       prometheus.Counter
+	refused       prometheus.Counter
+	oversized     *prometheus.CounterVec
 }
 
 // NewMetrics creates capture's metrics and registers them with reg.
@@ -38,7 +40,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "syncline_capture_transactions_total", Help: "Kafka transactions committed.",
 		}),
 	}
-	reg.MustRegister(m.rows, m.bytes, m.delay, m.snapshotRows, m.snapshotTotal, m.commits)
+	m.refused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "syncline_capture_task_revisions_refused_total", Help: "Revisions of the task's object list that did not fit the source; capture went on with the previous list.",
+	})
+	m.oversized = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "syncline_capture_oversized_rows_total", Help: "Row changes larger than a Kafka record may be, published without their large columns (--oversized skip-columns), by table.",
+	}, []string{"table"})
+	reg.MustRegister(m.rows, m.bytes, m.delay, m.snapshotRows, m.snapshotTotal, m.commits, m.refused, m.oversized)
 	return m
 }
 
@@ -88,5 +96,17 @@ func (m *Metrics) snapshot(table string, rows, estimate int64) {
 	m.snapshotRows.WithLabelValues(table).Set(float64(rows))
 	if estimate > 0 {
 		m.snapshotTotal.WithLabelValues(table).Set(float64(estimate))
+	}
+}
+
+func (m *Metrics) revisionRefused() {
+	if m != nil {
+		m.refused.Inc()
+	}
+}
+
+func (m *Metrics) oversizedRow(table string) {
+	if m != nil {
+		m.oversized.WithLabelValues(table).Inc()
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 
+	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
@@ -164,9 +165,6 @@ func runTaskAddTables(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSourceTables(c, tables); err != nil {
-		return err
-	}
 	rev, err := currentObjects(c.Context, spec, store)
 	if err != nil {
 		return err
@@ -187,6 +185,9 @@ func runTaskAddTables(c *cli.Context) error {
 	}
 	if len(added) == 0 {
 		return nil
+	}
+	if err := checkRevision(c, objects, tables); err != nil {
+		return err
 	}
 	return writeRevision(c, store, objects, "add-tables "+strings.Join(added, " "))
 }
@@ -257,6 +258,9 @@ func runTaskUpdate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRevision(c, spec.Objects, nil); err != nil {
+		return err
+	}
 	return writeRevision(c, store, spec.Objects, "update from "+path.Base(c.String(flagConfig)))
 }
 
@@ -272,9 +276,16 @@ func writeRevision(c *cli.Context, store *task.Store, objects []task.Object, cha
 	return nil
 }
 
-// checkSourceTables checks that tables to add exist on the source and can
-// be captured, before the running task is told about them.
-func checkSourceTables(c *cli.Context, tables [][2]string) error {
+// checkRevision checks a new object list against the live source before
+// it is stored, with capture's own check (capture.CheckSelection): the
+// tables named must exist, and every table the list selects must have a
+// key, supported column types and rules that fit it. A list capture would
+// refuse never reaches the running task.
+func checkRevision(c *cli.Context, objects []task.Object, named [][2]string) error {
+	sel, err := task.CompileObjects(objects)
+	if err != nil {
+		return err
+	}
 	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
 	if err != nil {
 		return err
@@ -285,17 +296,17 @@ func checkSourceTables(c *cli.Context, tables [][2]string) error {
 	}
 	defer conn.Close()
 	var errs []error
-	for _, t := range tables {
-		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); err != nil {
-			switch {
-			case errors.Is(err, schema.ErrNoTable):
-				errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
-			case errors.Is(err, schema.ErrNoKey):
-				errs = append(errs, fmt.Errorf("%s.%s has no primary key or NOT NULL unique key: add one first", t[0], t[1]))
-			default:
-				errs = append(errs, fmt.Errorf("%s.%s: %w", t[0], t[1], err))
-			}
+	for _, t := range named {
+		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); errors.Is(err, schema.ErrNoTable) {
+			errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
 		}
+	}
+	if len(errs) == 0 {
+		err := capture.CheckSelection(c.Context, conn, sel)
+		if c.Context.Err() != nil {
+			return c.Context.Err()
+		}
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return &exitError{code: exitFailed, msg: "syncline: " + oneLine(err.Error()) + "; nothing was changed"}
