@@ -20,8 +20,20 @@ import (
 	"github.com/syncline/syncline/task"
 )
 
-// flagYes confirms syncline task reset without asking.
-const flagYes = "yes"
+// Flags of syncline task reset.
+const (
+	// flagYes confirms syncline task reset without asking.
+	flagYes = "yes"
+	// flagForce makes syncline task reset stop a running task first.
+	flagForce = "force"
+	// flagStopTimeout bounds how long reset --force waits for the task
+	// to stop.
+	flagStopTimeout = "stop-timeout"
+)
+
+// defaultStopTimeout is --stop-timeout's default: apply waits up to a
+// minute for capture to report stopping, then drains.
+const defaultStopTimeout = 3 * time.Minute
 
 func taskCommand() *cli.Command {
 	sub := func(cmd *cli.Command, args bool, extra ...cli.Flag) *cli.Command {
@@ -61,8 +73,10 @@ func taskCommand() *cli.Command {
 			sub(&cli.Command{Name: "remove-tables", Usage: "stop syncing tables (their target tables stay)", ArgsUsage: "db.table...", Action: runTaskRemoveTables}, true),
 			sub(&cli.Command{Name: "update", Usage: "replace the task's object list with the spec file's", Action: runTaskUpdate}, false),
 			sub(&cli.Command{Name: "stop", Usage: "stop the task cleanly: capture commits, apply drains and commits; start the components again to resume", Action: runTaskStop}, false),
-			sub(&cli.Command{Name: "reset", Usage: "delete the task's topics, checkpoints and consumer groups (asks first)", Action: runTaskReset}, false,
-				altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagYes, Usage: "do not ask for confirmation"})),
+			sub(&cli.Command{Name: "reset", Usage: "delete the task's topics, checkpoints and consumer groups (asks first; refuses while the task runs)", Action: runTaskReset}, false,
+				altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagYes, Usage: "do not ask for confirmation"}),
+				altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagForce, Usage: "when the task runs, stop it cleanly first (as syncline task stop does), then delete"}),
+				altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagStopTimeout, Value: defaultStopTimeout, Usage: "with --force, how long to wait for capture and every apply to stop"})),
 		},
 	}
 }
@@ -332,6 +346,23 @@ func runTaskReset(c *cli.Context) error {
 		return err
 	}
 	prefix := c.String(flagTopicPrefix)
+	var groups, allGroups []string
+	for _, t := range spec.Targets {
+		groups = append(groups, t.Group)
+		allGroups = append(allGroups, t.Group, t.Group+".__ddl")
+	}
+	fresh, err := captureFreshness(spec)
+	if err != nil {
+		return usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+	}
+	running, err := store.Running(c.Context, prefix, spec.Name, allGroups, fresh)
+	if err != nil {
+		return err
+	}
+	if running.Any() && !c.Bool(flagForce) {
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("syncline: task %s is running: %s; stop it first (syncline task stop, then wait for the components to exit), or reset with --%s, which stops it cleanly and then deletes; nothing was deleted",
+			spec.Name, running, flagForce)}
+	}
 	if !c.Bool(flagYes) {
 		fmt.Fprintf(c.App.Writer, "This deletes every topic of prefix %q (the task's events, checkpoints and object list) and the consumer groups of its targets.\n"+
 			"Type the task's name (%s) to go on: ", prefix, spec.Name)
@@ -340,15 +371,36 @@ func runTaskReset(c *cli.Context) error {
 			return &exitError{code: exitFailed, msg: "syncline: not confirmed; nothing was deleted"}
 		}
 	}
-	var groups []string
-	for _, t := range spec.Targets {
-		groups = append(groups, t.Group)
+	if running.Any() {
+		fmt.Fprintf(c.App.Writer, "stopping the task first: %s\n", running)
+		ctx, cancel := context.WithTimeout(c.Context, c.Duration(flagStopTimeout))
+		err := store.StopAndWait(ctx, prefix, spec.Name, allGroups, fresh)
+		cancel()
+		if err != nil {
+			return &exitError{code: exitFailed, msg: fmt.Sprintf("syncline: task %s did not stop within --%s %s (%s); nothing was deleted", spec.Name, flagStopTimeout, c.Duration(flagStopTimeout), oneLine(err.Error()))}
+		}
+		fmt.Fprintln(c.App.Writer, "the task stopped: capture committed, every apply drained and left its group")
 	}
 	deleted, err := store.Reset(c.Context, prefix, groups)
 	if err != nil {
-		return err
+		return fmt.Errorf("reset stopped part way (%d topics deleted), run syncline task reset again to finish: %w", len(deleted), err)
 	}
 	fmt.Fprintf(c.App.Writer, "deleted %d topics and the consumer groups %s; the next start snapshots every table again\n",
 		len(deleted), strings.Join(groups, ", "))
 	return nil
+}
+
+// captureFreshness is how recent capture's checkpoint must be for reset to
+// count capture as running: a running capture commits one at least every
+// --heartbeat (the spec's, or the default), even on an idle source.
+func captureFreshness(spec *task.Spec) (time.Duration, error) {
+	hb := capture.DefaultHeartbeat
+	if v, ok := spec.Capture[flagHeartbeat]; ok {
+		d, err := time.ParseDuration(fmt.Sprint(v))
+		if err != nil {
+			return 0, fmt.Errorf("capture.%s: %v", flagHeartbeat, err)
+		}
+		hb = d
+	}
+	return 3*hb + 10*time.Second, nil
 }
