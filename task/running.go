@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -35,20 +36,10 @@ func (c Components) String() string {
 	if c.Capture != "" {
 		parts = append(parts, c.Capture)
 	}
-	for _, g := range slices.Sorted(mapKeys(c.Groups)) {
+	for _, g := range slices.Sorted(maps.Keys(c.Groups)) {
 		parts = append(parts, c.Groups[g])
 	}
 	return strings.Join(parts, ", ")
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Running tells which components of the task run: a capture whose
