@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -57,7 +60,8 @@ DB:
 
 	// skip-columns: the row without its body; the rest flows.
 	e.editSpec(t, "capture:\n", "capture:\n  oversized: skip-columns\n")
-	capture = background(t, "capture", "--config", e.spec)
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+	capture = background(t, "capture", "--config", e.spec, "--metrics-addr", metrics)
 	defer capture.Stop()
 	e.src.Exec(t, "INSERT INTO `"+e.db+"`.live VALUES (2, 2)")
 	waitUntil(t, 60*time.Second, "the oversized row without its body, and the other table's change", func() bool {
@@ -66,6 +70,9 @@ DB:
 	_, errOut := capture.Output()
 	if !strings.Contains(errOut, "row too large for a kafka record") || !strings.Contains(errOut, e.db+".docs") || !strings.Contains(errOut, "(id=7)") || !strings.Contains(errOut, "omitted=body") {
 		t.Fatalf("capture logged no warning naming the table, key and column:\n%s", errOut)
+	}
+	if got := scrape(t, metrics, `syncline_capture_oversized_rows_total{table="`+e.db+`.docs"}`); got != "1" {
+		t.Fatalf("syncline_capture_oversized_rows_total of docs is %q, want 1", got)
 	}
 	// A later row of the table; then an update that makes a row too
 	// large: the target keeps the body it had, and takes the rest.
@@ -96,4 +103,25 @@ DB:
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// scrape returns the value of one series of a /metrics page ("" when it
+// is not there).
+func scrape(t *testing.T, addr, series string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
