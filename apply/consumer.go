@@ -464,6 +464,13 @@ func (r *run) decode(ctx context.Context, rec *kgo.Record) (*item, error) {
 		it.op, it.row = Delete, ev.before
 	} else {
 		it.op, it.row = Upsert, ev.after
+		omitted, err := omittedColumns(rec)
+		if err != nil {
+			return nil, err
+		}
+		if len(omitted) > 0 {
+			it.row = withoutColumns(it.row, omitted)
+		}
 	}
 	return it, nil
 }

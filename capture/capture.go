@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
@@ -134,7 +135,7 @@ func permanent(err error) bool {
 		ErrPositionPurged, ErrUnparsedDDL, ErrBinlogOff, ErrNotRowFormat, ErrNotFullImage,
 		ErrNoRowMetadata, ErrNoTablesFound, errBadTable, endpoint.ErrAuth, endpoint.ErrBadURL,
 		schema.ErrNoKey, schema.ErrUnsupportedType, schema.ErrNoRowMetadata, errCheckpoint, errUndecodable,
-		errBadRules, task.ErrBadSpec,
+		errBadRules, task.ErrBadSpec, errOversized,
 	} {
 		if errors.Is(err, target) {
 			return true
@@ -198,7 +199,7 @@ func (r *run) run(ctx context.Context) error {
 		// Batches as large as the topics accept (topics.MaxBatchBytes,
 		// which they are created with): a batch is checked compressed by
 		// the broker, uncompressed by the producer.
-		kgo.ProducerBatchMaxBytes(topics.MaxBatchBytes),
+		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)),
 	)...)
 	if err != nil {
 		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
@@ -208,6 +209,7 @@ func (r *run) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.pub.oversize = oversizePolicy{mode: cfg.Oversized, max: cfg.MaxRecordBytes, brokers: strings.Join(cfg.Kafka.Brokers, ","), log: r.log}
 
 	start, err := r.restore(ctx, cp, info)
 	if err != nil {

@@ -41,6 +41,10 @@ const (
 	DefaultRetryWindow   = 12 * time.Hour
 )
 
+// maxRecordBytes bounds Config.MaxRecordBytes: Kafka's record batch sizes
+// are 32-bit, and brokers refuse requests over 100 MB by default.
+const maxRecordBytes = 1 << 30
+
 // Config configures a capture. Build it, call Validate (New does), then Run.
 type Config struct {
 	// Name identifies the capture's checkpoint; it defaults to the prefix.
@@ -93,6 +97,14 @@ type Config struct {
 	// RetryWindow is how long capture keeps restarting after failures that
 	// may pass, such as a lost connection (DefaultRetryWindow).
 	RetryWindow time.Duration
+	// Oversized says what to do with a row change larger than a Kafka
+	// record may be (OversizedStop by default).
+	Oversized OversizedMode
+	// MaxRecordBytes is the largest record capture produces, key, value
+	// and headers: its producer's batch limit, and the max.message.bytes
+	// its table topics are created with, or raised to (topics.MaxBatchBytes
+	// by default, and at least that).
+	MaxRecordBytes int
 	// Logger receives capture's log; slog.Default() when nil.
 	Logger *slog.Logger
 	// Metrics receives capture's figures; none when nil.
@@ -133,6 +145,12 @@ func (c *Config) setDefaults() {
 	if c.RetryWindow == 0 {
 		c.RetryWindow = DefaultRetryWindow
 	}
+	if c.Oversized == "" {
+		c.Oversized = OversizedStop
+	}
+	if c.MaxRecordBytes == 0 {
+		c.MaxRecordBytes = topics.MaxBatchBytes
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -164,6 +182,14 @@ func (c *Config) Validate() error {
 	case SnapshotInitial, SnapshotNever, SnapshotWhenNeeded:
 	default:
 		errs = append(errs, fmt.Errorf("snapshot: %q is not one of initial, never, when_needed", c.Snapshot))
+	}
+	switch c.Oversized {
+	case OversizedStop, OversizedSkipColumns:
+	default:
+		errs = append(errs, fmt.Errorf("oversized: %q is not one of stop, skip-columns", c.Oversized))
+	}
+	if c.MaxRecordBytes < topics.MaxBatchBytes || c.MaxRecordBytes > maxRecordBytes {
+		errs = append(errs, fmt.Errorf("max-record-bytes: %d is not between %d (what the topics accept already) and %d", c.MaxRecordBytes, topics.MaxBatchBytes, maxRecordBytes))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions: %d must be at least 1", c.Partitions))

@@ -15,6 +15,8 @@ type Metrics struct {
 	snapshotTotal *prometheus.GaugeVec
 	commits       prometheus.Counter
 	parked        prometheus.Gauge
+	refused       prometheus.Counter
+	oversized     *prometheus.CounterVec
 }
 
 // NewMetrics creates capture's metrics and registers them with reg.
@@ -42,7 +44,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "syncline_capture_tables_parked", Help: "Selected tables set aside because they cannot be captured (no usable key, a column type without a mapping); the others stream on. See the capture log or syncline status.",
 		}),
 	}
-	reg.MustRegister(m.rows, m.bytes, m.delay, m.snapshotRows, m.snapshotTotal, m.commits, m.parked)
+	m.refused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "syncline_capture_task_revisions_refused_total", Help: "Revisions of the task's object list that did not fit the source; capture went on with the previous list.",
+	})
+	m.oversized = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "syncline_capture_oversized_rows_total", Help: "Row changes larger than a Kafka record may be, published without their large columns (--oversized skip-columns), by table.",
+	}, []string{"table"})
+	reg.MustRegister(m.rows, m.bytes, m.delay, m.snapshotRows, m.snapshotTotal, m.commits, m.parked, m.refused, m.oversized)
 	return m
 }
 
@@ -101,4 +109,18 @@ func (m *Metrics) tablesParked(n int) {
 		return
 	}
 	m.parked.Set(float64(n))
+}
+
+// revisionRefused counts a task revision capture did not take.
+func (m *Metrics) revisionRefused() {
+	if m != nil {
+		m.refused.Inc()
+	}
+}
+
+// oversizedRow counts a row published without its large columns.
+func (m *Metrics) oversizedRow(table string) {
+	if m != nil {
+		m.oversized.WithLabelValues(table).Inc()
+	}
 }

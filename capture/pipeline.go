@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
@@ -37,6 +38,9 @@ type rowChange struct {
 	encoded       bool      // the records are in the arena, at span
 	span          arenaSpan // where, when encoded
 	src           sourceInfo
+	// headers are the record's headers: topics.OmittedColumnsHeader for
+	// a row published without its large columns.
+	headers []kgo.RecordHeader
 }
 
 // arenaSpan locates the encoded records of a row change in its batch's
@@ -101,9 +105,50 @@ func (p *publisher) enqueueText(ctx context.Context, c *tableCodec, row []mysql.
 	if arena, err = c.enc.AppendTextValue(arena, row); err != nil {
 		return err
 	}
+	var headers []kgo.RecordHeader
+	if size := len(arena) - start; !p.oversize.fits(size + envelopeOverhead) {
+		if arena, mid, headers, err = p.oversizedText(arena, start, c, row); err != nil {
+			b.arena = arena[:start]
+			return err
+		}
+	}
 	b.arena = arena
-	b.rows = append(b.rows, rowChange{codec: c, op: "r", encoded: true, span: arenaSpan{start, mid, len(arena)}, src: src})
+	b.rows = append(b.rows, rowChange{codec: c, op: "r", encoded: true, span: arenaSpan{start, mid, len(arena)}, src: src, headers: headers})
 	return p.q.added(ctx, len(arena)-start)
+}
+
+// oversizedText handles a snapshot row read over the text protocol whose
+// Key and Value, appended to arena from start, are too large: it stops
+// (OversizedStop), or encodes it again without its largest columns and
+// returns the arena with those records instead, where the Value starts,
+// and the header that names the columns.
+func (p *publisher) oversizedText(arena []byte, start int, c *tableCodec, row []mysql.FieldValue) ([]byte, int, []kgo.RecordHeader, error) {
+	size := len(arena) - start + envelopeOverhead
+	key := textKeyString(c, row)
+	if p.oversize.mode != OversizedSkipColumns {
+		return arena, 0, nil, p.oversize.stopError(c, key, size, false)
+	}
+	idx := p.oversize.largest(c, size, func(i int) int {
+		if row[i].Type != mysql.FieldValueTypeString {
+			return 0
+		}
+		return len(row[i].AsString())
+	})
+	smaller := textWithoutColumns(c, row, idx)
+	arena, err := c.enc.AppendTextKey(arena[:start], smaller)
+	if err != nil {
+		return arena, 0, nil, err
+	}
+	mid := len(arena)
+	if arena, err = c.enc.AppendTextValue(arena, smaller); err != nil {
+		return arena, 0, nil, err
+	}
+	hdr := omittedHeader(c, idx)
+	if len(idx) == 0 || !p.oversize.fits(len(arena)-start+envelopeOverhead+len(hdr[0].Key)+len(hdr[0].Value)) {
+		return arena, 0, nil, p.oversize.stopError(c, key, len(arena)-start+envelopeOverhead, true)
+	}
+	p.skipped(c, key, size, idx)
+	return arena, mid, hdr, nil
 }
 
 // batch returns the batch being filled, starting the encoder when none
@@ -249,10 +294,17 @@ func (p *publisher) produceBatch(ctx context.Context, b *changeBatch) error {
 	n := 0               // records, with tombstones
 	for i := range batch {
 		rc := &batch[i]
+		start := len(buf)
 		var err error
 		if buf, err = p.appendRecords(buf, &ends, rc, b.arena, nowMillis); err != nil {
 			p.blocks.put(blk)
 			return err
+		}
+		if !rc.encoded && !p.oversize.fits(len(buf)-start) {
+			if buf, rc.headers, err = p.oversizedChange(buf, &ends, start, rc, b.arena, nowMillis); err != nil {
+				p.blocks.put(blk)
+				return err
+			}
 		}
 		n++
 		if rc.op == "d" && p.tombs {
@@ -272,6 +324,7 @@ func (p *publisher) produceBatch(ctx context.Context, b *changeBatch) error {
 		key := buf[start:kEnd:kEnd]
 		r := &recs[j]
 		r.Topic, r.Key, r.Value, r.Timestamp, r.Context = rc.codec.topic, key, buf[kEnd:vEnd:vEnd], now, rctx
+		r.Headers = rc.headers
 		p.cl.Produce(ctx, r, p.promise)
 		tally.add(p.metrics, rc.codec.name, rc.op, vEnd-start)
 		j++

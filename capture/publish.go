@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +43,8 @@ type publisher struct {
 	strSchema avro.Schema
 
 	metrics *Metrics
+	// oversize is what to do with a row change too large for a record.
+	oversize oversizePolicy
 
 	inTxn   bool
 	pending int // records in the open transaction, queued ones included
@@ -84,6 +88,7 @@ func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name
 		parts: partitions, tombs: tombstones, metrics: m,
 		codecs: map[string]*tableCodec{}, topicsOK: map[string]bool{},
 		ddlSchema: ddl, strSchema: avro.MustParse(`"string"`),
+		oversize: oversizePolicy{mode: OversizedStop, max: topics.MaxBatchBytes, log: slog.Default()},
 	}
 	p.promise = func(r *kgo.Record, err error) {
 		if err != nil {
@@ -116,7 +121,11 @@ func (p *publisher) codec(ctx context.Context, full schema.Table, rulesOf func(d
 	if err != nil {
 		return nil, err
 	}
-	if err := p.ensureTopic(ctx, topics.TableSpec(topic, p.parts)); err != nil {
+	spec := topics.TableSpec(topic, p.parts)
+	if p.oversize.max > topics.MaxBatchBytes {
+		spec.Configs["max.message.bytes"] = strconv.Itoa(p.oversize.max)
+	}
+	if err := p.ensureTopic(ctx, spec); err != nil {
 		return nil, err
 	}
 	keyID, err := p.reg.Register(ctx, topics.KeySubject(topic), keySch)

@@ -65,14 +65,12 @@ func bindRules(t schema.Table, tr *task.TableRules, strict bool) (schema.Table, 
 		return t, nil, nil
 	}
 	n := &narrowing{ops: tr.Ops}
-	name := t.Database + "." + t.Name
 	if strict {
-		for _, c := range append(slices.Clone(tr.Columns), tr.DropColumns...) {
-			if _, _, ok := t.Column(c); !ok {
-				return t, nil, fmt.Errorf("%w: %s: column %q is not in %s", errBadRules, columnsField(tr), c, name)
-			}
+		if err := tr.Fit(t); err != nil {
+			return t, nil, fmt.Errorf("%w: %w", errBadRules, err)
 		}
 	}
+	name := t.Database + "." + t.Name
 	for _, k := range t.Key {
 		if slices.Contains(tr.DropColumns, k) {
 			return t, nil, fmt.Errorf("%w: %s.drop-columns: %q is in the key of %s, which is always kept", errBadRules, tr.Path, k, name)
@@ -99,13 +97,6 @@ func bindRules(t schema.Table, tr *task.TableRules, strict bool) (schema.Table, 
 		}
 	}
 	return out, n, nil
-}
-
-func columnsField(tr *task.TableRules) string {
-	if len(tr.Columns) > 0 {
-		return tr.Path + ".columns"
-	}
-	return tr.Path + ".drop-columns"
 }
 
 // project returns the kept columns of a row.
@@ -194,6 +185,24 @@ func checkRules(ctx context.Context, conn *client.Conn, sel Selection, tables ma
 	return errors.Join(errs...)
 }
 
+// CheckSelection checks a selection against the live source as capture
+// does before it publishes it (at start, and before it follows a new
+// revision of a task's object list): it selects at least one table, every
+// table it selects can be captured (a key, supported column types), and
+// every table's rules fit the table (task.TableRules.Fit). syncline task
+// checks a revision with it before storing it, so that a revision capture
+// would refuse never reaches it, refused with the same words.
+func CheckSelection(ctx context.Context, conn *client.Conn, sel Selection) error {
+	tables, err := listTables(ctx, conn, sel)
+	if err != nil {
+		return err
+	}
+	if err := checkTables(ctx, conn, tables); err != nil {
+		return err
+	}
+	return checkRules(ctx, conn, sel, tables)
+}
+
 // ddlColumns removes the columns a table's rules leave out from a
 // schema-change event's column list and renames.
 func ddlColumns(cols []columnJSON, renamed map[string]string, tr *task.TableRules, key []string) []columnJSON {
@@ -234,7 +243,17 @@ func (r *run) followTask(ctx context.Context) error {
 					return err
 				}
 			case ev.Revision != nil && ev.Revision.Revision > r.revision:
-				if err := r.applyRevision(ctx, ev.Revision); err != nil {
+				err := r.applyRevision(ctx, ev.Revision)
+				if err != nil && permanent(err) {
+					// A revision that does not fit the source (stored by
+					// an older syncline, or a table changed after syncline
+					// task checked it): the old list goes on.
+					r.log.Error("task object list refused; capture goes on with the previous list: correct the spec and run syncline task update",
+						"revision", ev.Revision.Revision, "change", ev.Revision.Change, "kept_revision", r.revision, "err", err)
+					r.cfg.Metrics.revisionRefused()
+					continue
+				}
+				if err != nil {
 					return err
 				}
 			}

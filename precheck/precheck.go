@@ -302,6 +302,7 @@ func checks() []check {
 		checkTableEngines,
 		checkTableKeys,
 		checkColumnTypes,
+		checkTableRules,
 		// targets.go
 		checkTargetConnect,
 		// privileges.go

@@ -8,6 +8,7 @@ import (
 
 	"github.com/syncline/syncline/filter"
 	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/task"
 )
 
 // sourceTable is a selected source table and what precheck read about it.
@@ -196,6 +197,39 @@ func checkColumnTypes(_ context.Context, r *run) []Result {
 	}
 	if len(out) == 0 && checked > 0 {
 		out = append(out, pass(name, "supported column types only: the %s read", tablesSelected(checked)))
+	}
+	return out
+}
+
+// ruledSelection is a selection with per-table rules: a task's
+// *task.Objects.
+type ruledSelection interface {
+	Rules(db, table string) *task.TableRules
+}
+
+// checkTableRules fails for every table whose task rules (columns,
+// drop-columns, filter) do not fit its columns, with the words capture
+// would stop with (task.TableRules.Fit).
+func checkTableRules(_ context.Context, r *run) []Result {
+	const name = "tables.rules"
+	sel, ok := r.cfg.Tables.(ruledSelection)
+	if !ok {
+		return nil
+	}
+	var out []Result
+	checked := 0
+	for _, t := range r.tables {
+		tr := sel.Rules(t.db, t.name)
+		if tr.Keeps() || !(t.loadErr == nil || errors.Is(t.loadErr, schema.ErrNoKey)) {
+			continue
+		}
+		checked++
+		if err := tr.Fit(t.def); err != nil {
+			out = append(out, fail(name, "correct the rule in the task spec, or the table", "%v", err))
+		}
+	}
+	if len(out) == 0 && checked > 0 {
+		out = append(out, pass(name, "the objects' columns and filters fit the %s with rules", tablesSelected(checked)))
 	}
 	return out
 }

@@ -317,7 +317,15 @@ func (s *Store) Watch(ctx context.Context, from int64) (<-chan Event, error) {
 
 // Reset deletes the task's topics (every topic of the prefix), its record
 // in the task and checkpoint topics, and the consumer groups given. It
-// cannot be undone.
+// cannot be undone, and must not run while a component of the task runs
+// (see Running).
+//
+// It deletes in an order that leaves, if it fails part way, a state a
+// second Reset finishes and a start does not lose data in: first the
+// checkpoint and task topics (a start from there snapshots every table
+// again rather than resuming into deleted topics), then the consumer
+// groups, then the event and schema-change topics. Every step is a no-op
+// when done already.
 func (s *Store) Reset(ctx context.Context, prefix string, groups []string) ([]string, error) {
 	cl, err := kgo.NewClient(s.opts...)
 	if err != nil {
@@ -330,33 +338,47 @@ func (s *Store) Reset(ctx context.Context, prefix string, groups []string) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("list topics: %w", err)
 	}
-	var del []string
+	var first, rest []string
 	for _, t := range list.Names() {
-		if t == prefix || t == names.Checkpoints() || t == s.topic || len(t) > len(prefix) && t[:len(prefix)+1] == prefix+"." {
-			del = append(del, t)
+		switch {
+		case t == names.Checkpoints() || t == s.topic:
+			first = append(first, t)
+		case t == prefix || len(t) > len(prefix) && t[:len(prefix)+1] == prefix+".":
+			rest = append(rest, t)
 		}
 	}
-	if len(del) > 0 {
-		resp, err := adm.DeleteTopics(ctx, del...)
+	var deleted []string
+	del := func(names []string) error {
+		if len(names) == 0 {
+			return nil
+		}
+		resp, err := adm.DeleteTopics(ctx, names...)
 		if err != nil {
-			return nil, fmt.Errorf("delete topics: %w", err)
+			return fmt.Errorf("delete topics: %w", err)
 		}
-		if err := resp.Error(); err != nil {
-			return nil, fmt.Errorf("delete topics: %w", err)
+		for _, r := range resp.Sorted() {
+			if r.Err != nil && !errors.Is(r.Err, kerr.UnknownTopicOrPartition) {
+				return fmt.Errorf("delete topic %s: %w", r.Topic, r.Err)
+			}
+			deleted = append(deleted, r.Topic)
 		}
+		return nil
+	}
+	if err := del(first); err != nil {
+		return deleted, err
 	}
 	for _, g := range groups {
 		resp, err := adm.DeleteGroups(ctx, g, g+".__ddl")
 		if err != nil {
-			return del, fmt.Errorf("delete consumer group %s: %w", g, err)
+			return deleted, fmt.Errorf("delete consumer group %s: %w", g, err)
 		}
 		for _, r := range resp {
 			if r.Err != nil && !isGroupMissing(r.Err) {
-				return del, fmt.Errorf("delete consumer group %s: %w", r.Group, r.Err)
+				return deleted, fmt.Errorf("delete consumer group %s: %w", r.Group, r.Err)
 			}
 		}
 	}
-	return del, nil
+	return deleted, del(rest)
 }
 
 // isGroupMissing reports whether a group deletion failed only because the

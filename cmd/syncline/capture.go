@@ -7,6 +7,7 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/filter"
 	"github.com/syncline/syncline/task"
+	"github.com/syncline/syncline/topics"
 )
 
 // Flags of syncline capture (beside the Kafka flags).
@@ -20,6 +21,8 @@ const (
 	flagHeartbeat     = "heartbeat"
 	flagSkipDDLAt     = "skip-ddl-at"
 	flagRetryWindow   = "retry-window"
+	flagOversized     = "oversized"
+	flagMaxRecord     = "max-record-bytes"
 )
 
 func captureCommand() *cli.Command {
@@ -37,6 +40,8 @@ func captureCommand() *cli.Command {
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagFlushInterval, Value: capture.DefaultFlushInterval, Usage: "longest wait before events are committed to Kafka"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagHeartbeat, Value: capture.DefaultHeartbeat, Usage: "how often the position advances on an idle source"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRetryWindow, Value: capture.DefaultRetryWindow, Usage: "how long to keep restarting from the last checkpoint after failures that may pass (lost connections)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagOversized, Value: string(capture.OversizedStop), Usage: "a row larger than a Kafka record may be: stop (with an error naming the table, key and size) or skip-columns (publish it without its largest columns, logged and counted; docs/events.md)"}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxRecord, Value: topics.MaxBatchBytes, Usage: "the largest Kafka record capture produces, in bytes; capture raises its topics' max.message.bytes to it"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagSkipDDLAt, Usage: "skip the one DDL statement at binlog `FILE:POS` that the parser cannot read (capture names it when it stops)"}),
 	}
 	return newCommand(&cli.Command{
@@ -125,6 +130,7 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 		ChunkRows: c.Int(flagChunkRows), BatchRows: c.Int(flagBatchRows),
 		FlushInterval: c.Duration(flagFlushInterval), Heartbeat: c.Duration(flagHeartbeat),
 		SkipDDLAt: c.String(flagSkipDDLAt), RetryWindow: c.Duration(flagRetryWindow),
+		Oversized: capture.OversizedMode(c.String(flagOversized)), MaxRecordBytes: c.Int(flagMaxRecord),
 	}
 	if spec != nil {
 		cfg.Name, cfg.Task = spec.Name, spec.Name

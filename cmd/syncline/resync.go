@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -63,5 +66,36 @@ func runTaskResync(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "resync of %s requested: capture re-includes it at its next transaction boundary (a truncate_table event empties its target tables, then it is snapshotted online); syncline status shows its progress\n",
 		strings.Join(parked, " "))
+	return nil
+}
+
+// checkSourceTables checks that tables to re-include exist on the source and
+// can be captured now, before the running task is told about them.
+func checkSourceTables(c *cli.Context, tables [][2]string) error {
+	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
+	if err != nil {
+		return err
+	}
+	conn, err := endpoint.DialMySQL(c.Context, src, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var errs []error
+	for _, t := range tables {
+		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); err != nil {
+			switch {
+			case errors.Is(err, schema.ErrNoTable):
+				errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
+			case errors.Is(err, schema.ErrNoKey):
+				errs = append(errs, fmt.Errorf("%s.%s has no primary key or NOT NULL unique key: add one first", t[0], t[1]))
+			default:
+				errs = append(errs, fmt.Errorf("%s.%s: %w", t[0], t[1], err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return &exitError{code: exitFailed, msg: "syncline: " + oneLine(err.Error()) + "; nothing was changed"}
+	}
 	return nil
 }

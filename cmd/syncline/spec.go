@@ -121,6 +121,14 @@ func specValues(c *cli.Context, spec *task.Spec, flags []cli.Flag) (map[any]any,
 		}
 	}
 	switch commandName(c) {
+	case "precheck":
+		// precheck checks what capture will use: the capture section's
+		// settings that precheck has a flag for (server-id).
+		for _, key := range sortedKeys(spec.Capture) {
+			if has[key] && !isSpecKey(key) {
+				values[key] = spec.Capture[key]
+			}
+		}
 	case "capture":
 		if err := sectionValues(c, "capture", spec.Capture, flags, values); err != nil {
 			return nil, err

@@ -14,13 +14,26 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 
+	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 )
 
-// flagYes confirms syncline task reset without asking.
-const flagYes = "yes"
+// Flags of syncline task reset.
+const (
+	// flagYes confirms syncline task reset without asking.
+	flagYes = "yes"
+	// flagForce makes syncline task reset stop a running task first.
+	flagForce = "force"
+	// flagStopTimeout bounds how long reset --force waits for the task
+	// to stop.
+	flagStopTimeout = "stop-timeout"
+)
+
+// defaultStopTimeout is --stop-timeout's default: apply waits up to a
+// minute for capture to report stopping, then drains.
+const defaultStopTimeout = 3 * time.Minute
 
 func taskCommand() *cli.Command {
 	sub := func(cmd *cli.Command, args bool, extra ...cli.Flag) *cli.Command {
@@ -61,8 +74,10 @@ func taskCommand() *cli.Command {
 			sub(&cli.Command{Name: "resync", Usage: "re-include parked tables once fixed (their targets are emptied and backfilled online)", ArgsUsage: "db.table...", Action: runTaskResync}, true),
 			sub(&cli.Command{Name: "update", Usage: "replace the task's object list with the spec file's", Action: runTaskUpdate}, false),
 			sub(&cli.Command{Name: "stop", Usage: "stop the task cleanly: capture commits, apply drains and commits; start the components again to resume", Action: runTaskStop}, false),
-			sub(&cli.Command{Name: "reset", Usage: "delete the task's topics, checkpoints and consumer groups (asks first)", Action: runTaskReset}, false,
-				altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagYes, Usage: "do not ask for confirmation"})),
+			sub(&cli.Command{Name: "reset", Usage: "delete the task's topics, checkpoints and consumer groups (asks first; refuses while the task runs)", Action: runTaskReset}, false,
+				altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagYes, Usage: "do not ask for confirmation"}),
+				altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagForce, Usage: "when the task runs, stop it cleanly first (as syncline task stop does), then delete"}),
+				altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagStopTimeout, Value: defaultStopTimeout, Usage: "with --force, how long to wait for capture and every apply to stop"})),
 		},
 	}
 }
@@ -165,9 +180,6 @@ func runTaskAddTables(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSourceTables(c, tables); err != nil {
-		return err
-	}
 	rev, err := currentObjects(c.Context, spec, store)
 	if err != nil {
 		return err
@@ -188,6 +200,9 @@ func runTaskAddTables(c *cli.Context) error {
 	}
 	if len(added) == 0 {
 		return nil
+	}
+	if err := checkRevision(c, objects, tables); err != nil {
+		return err
 	}
 	return writeRevision(c, store, objects, "add-tables "+strings.Join(added, " "))
 }
@@ -258,6 +273,9 @@ func runTaskUpdate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRevision(c, spec.Objects, nil); err != nil {
+		return err
+	}
 	return writeRevision(c, store, spec.Objects, "update from "+path.Base(c.String(flagConfig)))
 }
 
@@ -273,9 +291,16 @@ func writeRevision(c *cli.Context, store *task.Store, objects []task.Object, cha
 	return nil
 }
 
-// checkSourceTables checks that tables to add exist on the source and can
-// be captured, before the running task is told about them.
-func checkSourceTables(c *cli.Context, tables [][2]string) error {
+// checkRevision checks a new object list against the live source before
+// it is stored, with capture's own check (capture.CheckSelection): the
+// tables named must exist, and every table the list selects must have a
+// key, supported column types and rules that fit it. A list capture would
+// refuse never reaches the running task.
+func checkRevision(c *cli.Context, objects []task.Object, named [][2]string) error {
+	sel, err := task.CompileObjects(objects)
+	if err != nil {
+		return err
+	}
 	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
 	if err != nil {
 		return err
@@ -286,17 +311,17 @@ func checkSourceTables(c *cli.Context, tables [][2]string) error {
 	}
 	defer conn.Close()
 	var errs []error
-	for _, t := range tables {
-		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); err != nil {
-			switch {
-			case errors.Is(err, schema.ErrNoTable):
-				errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
-			case errors.Is(err, schema.ErrNoKey):
-				errs = append(errs, fmt.Errorf("%s.%s has no primary key or NOT NULL unique key: add one first", t[0], t[1]))
-			default:
-				errs = append(errs, fmt.Errorf("%s.%s: %w", t[0], t[1], err))
-			}
+	for _, t := range named {
+		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); errors.Is(err, schema.ErrNoTable) {
+			errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
 		}
+	}
+	if len(errs) == 0 {
+		err := capture.CheckSelection(c.Context, conn, sel)
+		if c.Context.Err() != nil {
+			return c.Context.Err()
+		}
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return &exitError{code: exitFailed, msg: "syncline: " + oneLine(err.Error()) + "; nothing was changed"}
@@ -322,6 +347,23 @@ func runTaskReset(c *cli.Context) error {
 		return err
 	}
 	prefix := c.String(flagTopicPrefix)
+	var groups, allGroups []string
+	for _, t := range spec.Targets {
+		groups = append(groups, t.Group)
+		allGroups = append(allGroups, t.Group, t.Group+".__ddl")
+	}
+	fresh, err := captureFreshness(spec)
+	if err != nil {
+		return usagef(c, "task spec %s: %v", c.String(flagConfig), err)
+	}
+	running, err := store.Running(c.Context, prefix, spec.Name, allGroups, fresh)
+	if err != nil {
+		return err
+	}
+	if running.Any() && !c.Bool(flagForce) {
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("syncline: task %s is running: %s; stop it first (syncline task stop, then wait for the components to exit), or reset with --%s, which stops it cleanly and then deletes; nothing was deleted",
+			spec.Name, running, flagForce)}
+	}
 	if !c.Bool(flagYes) {
 		fmt.Fprintf(c.App.Writer, "This deletes every topic of prefix %q (the task's events, checkpoints and object list) and the consumer groups of its targets.\n"+
 			"Type the task's name (%s) to go on: ", prefix, spec.Name)
@@ -330,15 +372,36 @@ func runTaskReset(c *cli.Context) error {
 			return &exitError{code: exitFailed, msg: "syncline: not confirmed; nothing was deleted"}
 		}
 	}
-	var groups []string
-	for _, t := range spec.Targets {
-		groups = append(groups, t.Group)
+	if running.Any() {
+		fmt.Fprintf(c.App.Writer, "stopping the task first: %s\n", running)
+		ctx, cancel := context.WithTimeout(c.Context, c.Duration(flagStopTimeout))
+		err := store.StopAndWait(ctx, prefix, spec.Name, allGroups, fresh)
+		cancel()
+		if err != nil {
+			return &exitError{code: exitFailed, msg: fmt.Sprintf("syncline: task %s did not stop within --%s %s (%s); nothing was deleted", spec.Name, flagStopTimeout, c.Duration(flagStopTimeout), oneLine(err.Error()))}
+		}
+		fmt.Fprintln(c.App.Writer, "the task stopped: capture committed, every apply drained and left its group")
 	}
 	deleted, err := store.Reset(c.Context, prefix, groups)
 	if err != nil {
-		return err
+		return fmt.Errorf("reset stopped part way (%d topics deleted), run syncline task reset again to finish: %w", len(deleted), err)
 	}
 	fmt.Fprintf(c.App.Writer, "deleted %d topics and the consumer groups %s; the next start snapshots every table again\n",
 		len(deleted), strings.Join(groups, ", "))
 	return nil
+}
+
+// captureFreshness is how recent capture's checkpoint must be for reset to
+// count capture as running: a running capture commits one at least every
+// --heartbeat (the spec's, or the default), even on an idle source.
+func captureFreshness(spec *task.Spec) (time.Duration, error) {
+	hb := capture.DefaultHeartbeat
+	if v, ok := spec.Capture[flagHeartbeat]; ok {
+		d, err := time.ParseDuration(fmt.Sprint(v))
+		if err != nil {
+			return 0, fmt.Errorf("capture.%s: %v", flagHeartbeat, err)
+		}
+		hb = d
+	}
+	return 3*hb + 10*time.Second, nil
 }
