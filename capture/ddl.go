@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
-	"github.com/pingcap/tidb/pkg/parser"
 
 	"github.com/syncline/syncline/rules"
 	"github.com/syncline/syncline/schema"
@@ -21,20 +20,12 @@ func (r *run) ddl(ctx context.Context, h *replication.EventHeader, e *replicatio
 	query := string(e.Query)
 	start := h.LogPos - h.EventSize
 	at := position{r.file, start}.String()
-	if r.parser == nil {
-		r.parser = parser.New()
+	if slices.Contains(r.cfg.SkipDDLAt, at) {
+		return r.skipDDL(ctx, h, string(e.Schema), query, at)
 	}
-	changes, err := parseDDL(r.parser, string(e.Schema), query)
-	if err != nil {
-		if r.cfg.SkipDDLAt == at {
-			r.log.Warn("skipping DDL the parser cannot read, as asked", "position", at, "statement", query)
-			return nil
-		}
-		if !r.mentionsSelected(query) {
-			r.log.Warn("ignoring DDL the parser cannot read; it names no captured table", "position", at, "statement", query)
-			return nil
-		}
-		return fmt.Errorf("%w at %s: %q: %v; if it does not change a captured table's columns, restart capture with --skip-ddl-at %s", ErrUnparsedDDL, at, query, err, at)
+	changes, err := r.readDDL(string(e.Schema), query, at)
+	if err != nil || len(changes) == 0 {
+		return err
 	}
 	ver, err := version(r.file, start)
 	if err != nil {
@@ -103,18 +94,6 @@ func (r *run) applyDDL(c ddlChange) {
 			r.tables[c.newDB+"."+c.newTable] = st
 		}
 	}
-}
-
-// mentionsSelected reports whether a statement's text names a captured
-// table.
-func (r *run) mentionsSelected(query string) bool {
-	q := strings.ToLower(query)
-	for _, t := range r.tables {
-		if strings.Contains(q, strings.ToLower(t.name)) {
-			return true
-		}
-	}
-	return false
 }
 
 // publishDDL publishes one schema-change event.

@@ -106,7 +106,7 @@ func TestUnparsedDDL(t *testing.T) {
 		t.Fatalf("got %v, want ErrUnparsedDDL naming the statement and --skip-ddl-at", err)
 	}
 	at := err.Error()[strings.LastIndex(err.Error(), " ")+1:]
-	evs := p.captureUntil(p.prefix+"."+p.db+".t", 2, func(c *capture.Config) { c.SkipDDLAt = at })
+	evs := p.captureUntil(p.prefix+"."+p.db+".t", 2, func(c *capture.Config) { c.SkipDDLAt = []string{at} })
 	if got := norm(evs[1].After["c"]); !reflect.DeepEqual(got, int64(22)) {
 		t.Fatalf("row after the skipped DDL: c = %v", got)
 	}

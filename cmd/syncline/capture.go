@@ -37,7 +37,7 @@ func captureCommand() *cli.Command {
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagFlushInterval, Value: capture.DefaultFlushInterval, Usage: "longest wait before events are committed to Kafka"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagHeartbeat, Value: capture.DefaultHeartbeat, Usage: "how often the position advances on an idle source"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRetryWindow, Value: capture.DefaultRetryWindow, Usage: "how long to keep restarting from the last checkpoint after failures that may pass (lost connections)"}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagSkipDDLAt, Usage: "skip the one DDL statement at binlog `FILE:POS` that the parser cannot read (capture names it when it stops)"}),
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagSkipDDLAt, Usage: "pass by the statements at binlog positions `FILE:POS[,FILE:POS...]` that capture stopped at and cannot follow (it names the position when it stops); each is logged and committed past, so the flag can stay set (repeatable)"}),
 	}
 	return newCommand(&cli.Command{
 		Name:  "capture",
@@ -124,7 +124,7 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 		Partitions: int32(c.Int(flagPartitions)), NoTombstones: !c.Bool(flagTombstones),
 		ChunkRows: c.Int(flagChunkRows), BatchRows: c.Int(flagBatchRows),
 		FlushInterval: c.Duration(flagFlushInterval), Heartbeat: c.Duration(flagHeartbeat),
-		SkipDDLAt: c.String(flagSkipDDLAt), RetryWindow: c.Duration(flagRetryWindow),
+		SkipDDLAt: splitList(c.StringSlice(flagSkipDDLAt)), RetryWindow: c.Duration(flagRetryWindow),
 	}
 	if spec != nil {
 		cfg.Name, cfg.Task = spec.Name, spec.Name
