@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
@@ -132,6 +133,10 @@ func (r *run) publishDDL(ctx context.Context, c ddlChange, query string, src sou
 			return err
 		}
 		if cols != nil {
+			// CHANGE COLUMN IF EXISTS of a missing column renames nothing.
+			maps.DeleteFunc(renamed, func(_, n string) bool {
+				return !slices.ContainsFunc(cols, func(c columnJSON) bool { return strings.EqualFold(c.Name, n) })
+			})
 			b, err := json.Marshal(ddlColumns(cols, renamed, tr, key))
 			if err != nil {
 				return err
