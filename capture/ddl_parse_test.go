@@ -150,6 +150,7 @@ func TestClassifyDDL(t *testing.T) {
 		{"SET PASSWORD FOR u = PASSWORD('secret')", want{class: stmtPass, what: "SET PASSWORD", private: true}},
 		{"CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (PASSWORD 'x')", want{class: stmtPass, what: "CREATE SERVER", private: true}},
 		{"ANALYZE TABLE orders", pass("ANALYZE TABLE")},
+		{"CREATE TABLE f (id INT PRIMARY KEY) ENGINE=FEDERATED CONNECTION='mysql://u:secret@h/d/t'", want{class: stmtTable, what: "CREATE TABLE", tables: "d.f", changes: "create_table d.f", private: true}},
 		{"OPTIMIZE TABLE orders", pass("OPTIMIZE TABLE")},
 		{"REPAIR TABLE orders", pass("REPAIR TABLE")},
 		{"FLUSH PRIVILEGES", pass("FLUSH PRIVILEGES")},

@@ -59,6 +59,13 @@ func classifyDDL(defaultDB, query string) stmtInfo {
 	info := c.statement()
 	info.exec = exec
 	info.private = isPrivate(info.what)
+	for _, t := range toks {
+		// A FEDERATED or CONNECT table's CONNECTION, a server's
+		// PASSWORD option...
+		if t.is("PASSWORD") || t.is("IDENTIFIED") || t.is("CONNECTION") {
+			info.private = true
+		}
+	}
 	if info.err == nil && (info.class == stmtTable || info.class == stmtRows) && len(info.tables) == 0 {
 		info.err = errNoTable
 	}
