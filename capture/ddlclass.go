@@ -131,13 +131,22 @@ func (c *cursor) word() string {
 	return strings.ToUpper(t.text)
 }
 
-// ident consumes a name.
+// ident consumes a name. A double-quoted string stands for one where a
+// name must be: a session with sql_mode ANSI_QUOTES quotes names so.
 func (c *cursor) ident() (string, bool) {
-	if c.done() || !c.toks[c.i].name() {
+	if c.done() {
 		return "", false
 	}
-	c.i++
-	return c.toks[c.i-1].text, true
+	t := c.toks[c.i]
+	switch {
+	case t.name():
+		c.i++
+		return t.text, true
+	case t.kind == tokString && t.text[0] == '"':
+		c.i++
+		return strings.ReplaceAll(t.text[1:len(t.text)-1], `""`, `"`), true
+	}
+	return "", false
 }
 
 // table consumes a table name, qualified or not.
