@@ -2,6 +2,7 @@ package capture
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 
@@ -25,12 +26,7 @@ func changesString(cs []ddlChange) string {
 			for o, n := range c.renamed {
 				rs = append(rs, o+">"+n)
 			}
-			if len(rs) > 1 {
-				// map order: sort two-element lists by hand
-				if rs[0] > rs[1] {
-					rs[0], rs[1] = rs[1], rs[0]
-				}
-			}
+			sort.Strings(rs)
 			s += "{" + strings.Join(rs, ",") + "}"
 		}
 		parts = append(parts, s)
