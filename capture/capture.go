@@ -28,8 +28,9 @@ var (
 	// ErrPositionPurged means the stored binlog position is no longer on
 	// the source.
 	ErrPositionPurged = errors.New("the stored binlog position was purged from the source")
-	// ErrUnparsedDDL means a DDL statement could not be parsed.
-	ErrUnparsedDDL = errors.New("cannot parse DDL statement")
+	// ErrUnparsedDDL means a statement on a captured table could not be
+	// followed: it could not be read, or it changes rows without row events.
+	ErrUnparsedDDL = errors.New("cannot follow DDL statement")
 
 	errCheckpoint = errors.New("checkpoint does not fit the source")
 	errBadTable   = errors.New("table cannot be captured")

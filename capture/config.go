@@ -91,9 +91,11 @@ type Config struct {
 	FlushInterval time.Duration
 	// Heartbeat is how often the position advances on an idle source.
 	Heartbeat time.Duration
-	// SkipDDLAt is the binlog position (file:pos) of one DDL statement that
-	// the parser cannot read and that the user chose to skip.
-	SkipDDLAt string
+	// SkipDDLAt lists binlog positions (file:pos, as capture names them
+	// when it stops) of statements to pass by without following them:
+	// statements on captured tables that capture cannot follow. Each
+	// skipped statement is logged and its end committed at once.
+	SkipDDLAt []string
 	// RetryWindow is how long capture keeps restarting after failures that
 	// may pass, such as a lost connection (DefaultRetryWindow).
 	RetryWindow time.Duration
@@ -193,6 +195,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions: %d must be at least 1", c.Partitions))
+	}
+	for _, at := range c.SkipDDLAt {
+		if _, err := parsePosition(at); err != nil {
+			errs = append(errs, fmt.Errorf("skip-ddl-at: %w", err))
+		}
 	}
 	if c.ChunkRows < 1 || c.BatchRows < 1 {
 		errs = append(errs, errors.New("chunk-rows and batch-rows must be at least 1"))

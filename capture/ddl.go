@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
-	"github.com/pingcap/tidb/pkg/parser"
 
 	"github.com/syncline/syncline/rules"
 	"github.com/syncline/syncline/schema"
@@ -22,20 +22,12 @@ func (r *run) ddl(ctx context.Context, h *replication.EventHeader, e *replicatio
 	query := string(e.Query)
 	start := h.LogPos - h.EventSize
 	at := position{r.file, start}.String()
-	if r.parser == nil {
-		r.parser = parser.New()
+	if slices.Contains(r.cfg.SkipDDLAt, at) {
+		return r.skipDDL(ctx, h, string(e.Schema), query, at)
 	}
-	changes, err := parseDDL(r.parser, string(e.Schema), query)
-	if err != nil {
-		if r.cfg.SkipDDLAt == at {
-			r.log.Warn("skipping DDL the parser cannot read, as asked", "position", at, "statement", query)
-			return nil
-		}
-		if !r.mentionsSelected(query) {
-			r.log.Warn("ignoring DDL the parser cannot read; it names no captured table", "position", at, "statement", query)
-			return nil
-		}
-		return fmt.Errorf("%w at %s: %q: %v; if it does not change a captured table's columns, restart capture with --skip-ddl-at %s", ErrUnparsedDDL, at, query, err, at)
+	changes, err := r.readDDL(string(e.Schema), query, at)
+	if err != nil || len(changes) == 0 {
+		return err
 	}
 	ver, err := version(r.file, start)
 	if err != nil {
@@ -113,18 +105,6 @@ func (r *run) applyDDL(c ddlChange) {
 	}
 }
 
-// mentionsSelected reports whether a statement's text names a captured
-// table.
-func (r *run) mentionsSelected(query string) bool {
-	q := strings.ToLower(query)
-	for _, t := range r.tables {
-		if strings.Contains(q, strings.ToLower(t.name)) {
-			return true
-		}
-	}
-	return false
-}
-
 // publishDDL publishes one schema-change event.
 func (r *run) publishDDL(ctx context.Context, c ddlChange, query string, src sourceInfo) error {
 	table := c.table
@@ -161,6 +141,10 @@ func (r *run) publishDDL(ctx context.Context, c ddlChange, query string, src sou
 			return err
 		}
 		if cols != nil {
+			// CHANGE COLUMN IF EXISTS of a missing column renames nothing.
+			maps.DeleteFunc(renamed, func(_, n string) bool {
+				return !slices.ContainsFunc(cols, func(c columnJSON) bool { return strings.EqualFold(c.Name, n) })
+			})
 			b, err := json.Marshal(ddlColumns(cols, renamed, tr, key))
 			if err != nil {
 				return err

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser"
@@ -31,43 +30,14 @@ type ddlChange struct {
 	renamed  map[string]string
 }
 
-// MariaDB syntax the parser (TiDB's MySQL dialect) does not know, and that
-// does not change what a statement does to a table's rows or columns.
-var (
-	mariadbOrReplace = regexp.MustCompile(`(?is)^(\s*(?:/\*.*?\*/\s*)*CREATE\s+)OR\s+REPLACE\s+((?:TEMPORARY\s+)?TABLE\b)`)
-	mariadbWait      = regexp.MustCompile(`(?is)^(\s*ALTER\s+(?:ONLINE\s+)?(?:IGNORE\s+)?TABLE\s+(?:IF\s+EXISTS\s+)?(?:` + "`[^`]+`" + `|[\w$]+)(?:\s*\.\s*(?:` + "`[^`]+`" + `|[\w$]+))?)\s+(?:NOWAIT|WAIT\s+\d+)\b`)
-	mariadbInvisible = regexp.MustCompile(`(?i)\b(?:INVISIBLE|IGNORED)\b`)
-	mariadbNoCopy    = regexp.MustCompile(`(?i)\bALGORITHM\s*=\s*NOCOPY\b`)
-)
-
-// normalizeDDL rewrites MariaDB-only syntax into the MySQL the parser reads
-// and reports whether the statement replaces an existing table.
-func normalizeDDL(query string) (string, bool) {
-	replaced := false
-	if mariadbOrReplace.MatchString(query) {
-		query = mariadbOrReplace.ReplaceAllString(query, "${1}${2}")
-		replaced = true
-	}
-	query = mariadbWait.ReplaceAllString(query, "${1}")
-	query = mariadbInvisible.ReplaceAllString(query, "")
-	query = mariadbNoCopy.ReplaceAllString(query, "ALGORITHM=INPLACE")
-	return query, replaced
-}
-
-// parseDDL parses a statement logged by the source; defaultDB is the
-// session's database, used for unqualified names.
+// parseDDL parses a statement logged by the source with the full MySQL
+// parser; defaultDB is the session's database, used for unqualified names.
+// MariaDB syntax it does not know is read by classifyDDL instead, which
+// also decides first whether a statement needs parsing at all.
 func parseDDL(p *parser.Parser, defaultDB, query string) ([]ddlChange, error) {
 	stmts, _, err := p.Parse(query, "", "")
-	replaced := false
 	if err != nil {
-		// Only a statement the parser refuses is rewritten, so a column
-		// named like a MariaDB keyword is never touched otherwise.
-		var normalized string
-		normalized, replaced = normalizeDDL(query)
-		var err2 error
-		if stmts, _, err2 = p.Parse(normalized, "", ""); err2 != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	qualify := func(t *ast.TableName) (string, string) {
 		if t.Schema.O != "" {
@@ -80,9 +50,6 @@ func parseDDL(p *parser.Parser, defaultDB, query string) ([]ddlChange, error) {
 		switch s := st.(type) {
 		case *ast.CreateTableStmt:
 			db, t := qualify(s.Table)
-			if replaced {
-				out = append(out, ddlChange{kind: ddlDropTable, db: db, table: t})
-			}
 			out = append(out, ddlChange{kind: ddlCreateTable, db: db, table: t})
 		case *ast.DropTableStmt:
 			if s.IsView {

@@ -16,12 +16,16 @@ import (
 	"github.com/syncline/syncline/topics"
 )
 
-// runOnce runs capture until it returns or d passes.
-func (p *pipeline) runOnce(d time.Duration) error {
+// runOnce runs capture until it returns or d passes, with the
+// configuration changed by edits first.
+func (p *pipeline) runOnce(d time.Duration, edits ...func(*capture.Config)) error {
 	p.t.Helper()
 	cfg, err := p.spec.config()
 	if err != nil {
 		p.t.Fatal(err)
+	}
+	for _, edit := range edits {
+		edit(&cfg)
 	}
 	c, err := capture.New(cfg)
 	if err != nil {

@@ -44,3 +44,19 @@ func version(file string, offset uint32) (int64, error) {
 	}
 	return int64(idx<<32 | uint64(offset)), nil
 }
+
+// parsePosition reads a position written as String writes it: FILE:POS.
+func parsePosition(s string) (position, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return position{}, fmt.Errorf("%q is not a binlog position FILE:POS", s)
+	}
+	if _, err := fileIndex(s[:i]); err != nil {
+		return position{}, fmt.Errorf("%q is not a binlog position FILE:POS: %w", s, err)
+	}
+	n, err := strconv.ParseUint(s[i+1:], 10, 32)
+	if err != nil {
+		return position{}, fmt.Errorf("%q is not a binlog position FILE:POS: %v", s, err)
+	}
+	return position{s[:i], uint32(n)}, nil
+}

@@ -42,7 +42,7 @@ func captureCommand() *cli.Command {
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRetryWindow, Value: capture.DefaultRetryWindow, Usage: "how long to keep restarting from the last checkpoint after failures that may pass (lost connections)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagOversized, Value: string(capture.OversizedStop), Usage: "a row larger than a Kafka record may be: stop (with an error naming the table, key and size) or skip-columns (publish it without its largest columns, logged and counted; docs/events.md)"}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxRecord, Value: topics.MaxBatchBytes, Usage: "the largest Kafka record capture produces, in bytes; capture raises its topics' max.message.bytes to it"}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagSkipDDLAt, Usage: "skip the one DDL statement at binlog `FILE:POS` that the parser cannot read (capture names it when it stops)"}),
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagSkipDDLAt, Usage: "pass by the statements at binlog positions `FILE:POS[,FILE:POS...]` that capture stopped at and cannot follow (it names the position when it stops); each is logged and committed past, so the flag can stay set (repeatable)"}),
 	}
 	return newCommand(&cli.Command{
 		Name:  "capture",
@@ -129,7 +129,7 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 		Partitions: int32(c.Int(flagPartitions)), NoTombstones: !c.Bool(flagTombstones),
 		ChunkRows: c.Int(flagChunkRows), BatchRows: c.Int(flagBatchRows),
 		FlushInterval: c.Duration(flagFlushInterval), Heartbeat: c.Duration(flagHeartbeat),
-		SkipDDLAt: c.String(flagSkipDDLAt), RetryWindow: c.Duration(flagRetryWindow),
+		SkipDDLAt: splitList(c.StringSlice(flagSkipDDLAt)), RetryWindow: c.Duration(flagRetryWindow),
 		Oversized: capture.OversizedMode(c.String(flagOversized)), MaxRecordBytes: c.Int(flagMaxRecord),
 	}
 	if spec != nil {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 func TestCaptureUsageErrors(t *testing.T) {
@@ -26,5 +29,43 @@ func TestCaptureUsageErrors(t *testing.T) {
 		if strings.Contains(stderr, password) {
 			t.Errorf("%s: stderr shows the password", tt.name)
 		}
+	}
+}
+
+// TestCaptureSkipDDLAt reads --skip-ddl-at as a list: comma-separated,
+// repeated, or a YAML list in a task spec's capture section.
+func TestCaptureSkipDDLAt(t *testing.T) {
+	good := []string{"--source", "mysql://u@127.0.0.1:3306/", "--tables", "shop.*", "--brokers", "127.0.0.1:9092", "--registry", "http://127.0.0.1:8081"}
+	spec := writeFile(t, "task.yaml", "name: shop\nsource: mysql://u@127.0.0.1:3306/\nbrokers: [127.0.0.1:9092]\nregistry: http://127.0.0.1:8081\n"+
+		"capture:\n  skip-ddl-at: [binlog.000001:100, \"binlog.000002:4\"]\nobjects:\n  - database: shop\n")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{append(good, "--skip-ddl-at", "binlog.000001:100, binlog.000001:250", "--skip-ddl-at", "binlog.000002:4"), "binlog.000001:100 binlog.000001:250 binlog.000002:4"},
+		{[]string{"--config", spec}, "binlog.000001:100 binlog.000002:4"},
+		{good, ""},
+	}
+	for _, tt := range tests {
+		var got []string
+		cmd := captureCommand()
+		cmd.Action = func(c *cli.Context) error {
+			cfg, err := captureConfig(c)
+			got = cfg.SkipDDLAt
+			return err
+		}
+		app := newApp(io.Discard, io.Discard)
+		app.Commands = []*cli.Command{cmd}
+		if err := app.Run(append([]string{"syncline", "capture"}, tt.args...)); err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+			continue
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("%v: SkipDDLAt %q, want %q", tt.args, got, tt.want)
+		}
+	}
+	code, _, stderr := runCLI(t, append([]string{"capture"}, append(good, "--skip-ddl-at", "binlog.000001:12,nonsense")...)...)
+	if code != exitUsage || !strings.Contains(stderr, `skip-ddl-at: "nonsense" is not a binlog position FILE:POS`) {
+		t.Errorf("a bad position: exit %d, stderr %q", code, stderr)
 	}
 }
