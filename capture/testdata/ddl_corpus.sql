@@ -175,7 +175,7 @@ CREATE TABLE a_like LIKE a
 CREATE TABLE a_copy (PRIMARY KEY (id)) AS SELECT id, b FROM a
 
 -- @ create_table a_copy2 x,id,b
-CREATE TABLE a_copy2 (x INT DEFAULT 3) IGNORE SELECT id, b FROM a
+CREATE TABLE a_copy2 (x INT DEFAULT 3, PRIMARY KEY (id)) IGNORE SELECT id, b FROM a
 
 -- @ drop_table replaced | create_table replaced id
 CREATE OR REPLACE TABLE replaced (id INT PRIMARY KEY)
