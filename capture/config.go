@@ -87,6 +87,10 @@ type Config struct {
 	FlushInterval time.Duration
 	// Heartbeat is how often the position advances on an idle source.
 	Heartbeat time.Duration
+	// OnlineDDL says whether capture follows pt-online-schema-change and
+	// gh-ost migrations (OnlineDDLAuto by default): their helper tables
+	// are not captured, and their swap is published as an alter_table.
+	OnlineDDL OnlineDDLMode
 	// SkipDDLAt is the binlog position (file:pos) of one DDL statement that
 	// the parser cannot read and that the user chose to skip.
 	SkipDDLAt string
@@ -108,6 +112,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Snapshot == "" {
 		c.Snapshot = SnapshotInitial
+	}
+	if c.OnlineDDL == "" {
+		c.OnlineDDL = OnlineDDLAuto
 	}
 	if c.ServerID == 0 {
 		c.ServerID = DefaultServerID
@@ -164,6 +171,9 @@ func (c *Config) Validate() error {
 	case SnapshotInitial, SnapshotNever, SnapshotWhenNeeded:
 	default:
 		errs = append(errs, fmt.Errorf("snapshot: %q is not one of initial, never, when_needed", c.Snapshot))
+	}
+	if err := checkOnlineDDL(c.OnlineDDL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions: %d must be at least 1", c.Partitions))

@@ -26,6 +26,9 @@ func (r *run) ddl(ctx context.Context, h *replication.EventHeader, e *replicatio
 	}
 	changes, err := parseDDL(r.parser, string(e.Schema), query)
 	if err != nil {
+		if r.passTrigger(query, at) {
+			return nil
+		}
 		if r.cfg.SkipDDLAt == at {
 			r.log.Warn("skipping DDL the parser cannot read, as asked", "position", at, "statement", query)
 			return nil
@@ -43,6 +46,9 @@ func (r *run) ddl(ctx context.Context, h *replication.EventHeader, e *replicatio
 	src := sourceInfo{
 		version: ver, serverID: h.ServerID, gtid: r.txnGTID, file: r.file, pos: start,
 		tsMillis: int64(h.Timestamp) * 1000,
+	}
+	if changes, err = r.onlineDDL(ctx, changes, query, src); err != nil {
+		return err
 	}
 	for _, c := range changes {
 		if !r.ddlRelevant(c) {

@@ -27,6 +27,10 @@ type tableState struct {
 	// Avro-native values; nil before the first chunk.
 	afterKey []any
 	rows     int64
+	// ghosts holds, per helper table of an online schema change of this
+	// table in progress (onlineddl.go), the column renames its ALTER
+	// TABLE statements made, old name to new.
+	ghosts map[string]map[string]string
 }
 
 func (t *tableState) fullName() string { return t.db + "." + t.name }
@@ -45,7 +49,7 @@ func (t *tableState) published(c *tableCodec, row []any) bool {
 }
 
 func (t *tableState) checkpoint() topics.TableState {
-	st := topics.TableState{Stage: t.stage, Rows: t.rows}
+	st := topics.TableState{Stage: t.stage, Rows: t.rows, OnlineDDL: t.ghosts}
 	if t.stage == stageSnapshot && t.afterKey != nil {
 		st.AfterKey = encodeKey(t.afterKey)
 	}
@@ -54,7 +58,7 @@ func (t *tableState) checkpoint() topics.TableState {
 
 func restoreTableState(name string, st topics.TableState) (*tableState, error) {
 	db, tbl, _ := strings.Cut(name, ".")
-	ts := &tableState{db: db, name: tbl, stage: st.Stage, rows: st.Rows}
+	ts := &tableState{db: db, name: tbl, stage: st.Stage, rows: st.Rows, ghosts: st.OnlineDDL}
 	if st.Stage != stageSnapshot && st.Stage != stageStreaming {
 		return nil, fmt.Errorf("checkpoint: table %s has unknown stage %q", name, st.Stage)
 	}

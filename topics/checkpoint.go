@@ -53,6 +53,10 @@ type TableState struct {
 	AfterKey json.RawMessage `json:"after_key,omitempty"`
 	// Rows is the number of rows the snapshot has published so far.
 	Rows int64 `json:"rows,omitempty"`
+	// OnlineDDL holds, per helper table of an online schema change of the
+	// table in progress (pt-online-schema-change's _t_new, gh-ost's
+	// _t_gho), the column renames its ALTER TABLE made, old name to new.
+	OnlineDDL map[string]map[string]string `json:"online_ddl,omitempty"`
 }
 
 // Record returns the checkpoint as a record for the checkpoint topic, keyed

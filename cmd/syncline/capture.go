@@ -20,6 +20,7 @@ const (
 	flagHeartbeat     = "heartbeat"
 	flagSkipDDLAt     = "skip-ddl-at"
 	flagRetryWindow   = "retry-window"
+	flagOnlineDDL     = "online-ddl"
 )
 
 func captureCommand() *cli.Command {
@@ -37,6 +38,7 @@ func captureCommand() *cli.Command {
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagFlushInterval, Value: capture.DefaultFlushInterval, Usage: "longest wait before events are committed to Kafka"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagHeartbeat, Value: capture.DefaultHeartbeat, Usage: "how often the position advances on an idle source"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRetryWindow, Value: capture.DefaultRetryWindow, Usage: "how long to keep restarting from the last checkpoint after failures that may pass (lost connections)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagOnlineDDL, Value: string(capture.OnlineDDLAuto), Usage: "auto: follow pt-online-schema-change and gh-ost migrations (their _t_new/_t_gho helper tables are not captured, the swap is one alter_table of t), or off"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagSkipDDLAt, Usage: "skip the one DDL statement at binlog `FILE:POS` that the parser cannot read (capture names it when it stops)"}),
 	}
 	return newCommand(&cli.Command{
@@ -125,6 +127,7 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 		ChunkRows: c.Int(flagChunkRows), BatchRows: c.Int(flagBatchRows),
 		FlushInterval: c.Duration(flagFlushInterval), Heartbeat: c.Duration(flagHeartbeat),
 		SkipDDLAt: c.String(flagSkipDDLAt), RetryWindow: c.Duration(flagRetryWindow),
+		OnlineDDL: capture.OnlineDDLMode(c.String(flagOnlineDDL)),
 	}
 	if spec != nil {
 		cfg.Name, cfg.Task = spec.Name, spec.Name
