@@ -78,6 +78,7 @@ type run struct {
 	revision   int
 	taskEvents <-chan task.Event
 	snap       *snapshot
+	snapDone   []*tableState // tables whose snapshot the current round finished (onlineddl.go)
 	parser     *parser.Parser
 }
 

@@ -176,14 +176,42 @@ func (r *run) swap(ctx context.Context, away, in ddlChange, query string, src so
 		// started from and was not remembered: its renames are unknown.
 		log.Warn("online schema change: the new table's ALTER TABLE was not seen; a renamed column is published as dropped and added")
 	}
-	if ts.stage == stageSnapshot && ts.afterKey != nil {
-		// The new table holds the same rows in a new shape, perhaps under
-		// a new key: read it from its start.
+	switch {
+	case ts.stage == stageSnapshot:
+		// A chunk read while capture was behind the source, after the
+		// swap ran there, read the new table as it was when the
+		// snapshot started (filled in part): read it again from its
+		// start, publishing the binlog changes of every key meanwhile.
 		log.Info("online schema change during the table's snapshot: the snapshot starts again", "rows_read", ts.rows)
-		ts.afterKey, ts.rows = nil, 0
+		ts.afterKey, ts.rows, ts.again = nil, 0, true
+	case (position{src.file, src.pos}).less(ts.readEnd):
+		// The snapshot's last chunk may have been read after the swap
+		// (the source had logged it before the read ended; a read waits
+		// for the RENAME to end, which logs it first): the same.
+		log.Info("online schema change just after the table's snapshot: the snapshot is taken again")
+		ts.stage, ts.afterKey, ts.rows, ts.again = stageSnapshot, nil, 0, true
 	}
 	log.Info("online schema change: tables swapped; publishing it as alter_table", "renamed_columns", renamed)
 	return r.publishDDL(ctx, ddlChange{kind: ddlAlterTable, db: away.db, table: away.table, renamed: maps.Clone(renamed)}, query, src)
+}
+
+// noteSnapshotsDone records the source's binlog position for the tables
+// whose snapshot the round finished: a swap written before it may have
+// been read by the round (swap).
+func (r *run) noteSnapshotsDone() error {
+	done := r.snapDone
+	r.snapDone = r.snapDone[:0]
+	if len(done) == 0 || r.cfg.OnlineDDL == OnlineDDLOff {
+		return nil
+	}
+	p, err := masterPosition(r.conn)
+	if err != nil {
+		return err
+	}
+	for _, ts := range done {
+		ts.readEnd = p
+	}
+	return nil
 }
 
 // ghostChange reports whether a change concerns helper tables only, and

@@ -31,6 +31,14 @@ type tableState struct {
 	// table in progress (onlineddl.go), the column renames its ALTER
 	// TABLE statements made, old name to new.
 	ghosts map[string]map[string]string
+	// again is set while the table is snapshotted again over rows already
+	// published (after an online schema change swapped it): the binlog
+	// changes of every key are published meanwhile, so a row deleted
+	// before the snapshot reaches its key is deleted in the targets too.
+	again bool
+	// readEnd is the source's binlog position just after the table's
+	// snapshot was finished (onlineddl.go); not kept in checkpoints.
+	readEnd position
 }
 
 func (t *tableState) fullName() string { return t.db + "." + t.name }
@@ -39,7 +47,7 @@ func (t *tableState) fullName() string { return t.db + "." + t.name }
 // once the table streams, and during its snapshot only for keys the
 // snapshot has passed (the others are read by a later chunk).
 func (t *tableState) published(c *tableCodec, row []any) bool {
-	if t.stage == stageStreaming {
+	if t.stage == stageStreaming || t.again {
 		return true
 	}
 	if t.afterKey == nil {
@@ -49,7 +57,7 @@ func (t *tableState) published(c *tableCodec, row []any) bool {
 }
 
 func (t *tableState) checkpoint() topics.TableState {
-	st := topics.TableState{Stage: t.stage, Rows: t.rows, OnlineDDL: t.ghosts}
+	st := topics.TableState{Stage: t.stage, Rows: t.rows, OnlineDDL: t.ghosts, Again: t.again}
 	if t.stage == stageSnapshot && t.afterKey != nil {
 		st.AfterKey = encodeKey(t.afterKey)
 	}
@@ -58,7 +66,7 @@ func (t *tableState) checkpoint() topics.TableState {
 
 func restoreTableState(name string, st topics.TableState) (*tableState, error) {
 	db, tbl, _ := strings.Cut(name, ".")
-	ts := &tableState{db: db, name: tbl, stage: st.Stage, rows: st.Rows, ghosts: st.OnlineDDL}
+	ts := &tableState{db: db, name: tbl, stage: st.Stage, rows: st.Rows, ghosts: st.OnlineDDL, again: st.Again}
 	if st.Stage != stageSnapshot && st.Stage != stageStreaming {
 		return nil, fmt.Errorf("checkpoint: table %s has unknown stage %q", name, st.Stage)
 	}
