@@ -124,3 +124,39 @@ func TestOnlineDDLOff(t *testing.T) {
 		t.Errorf("schema changes %s; want the helper table's own", got)
 	}
 }
+
+// TestOnlineDDLRenameAcrossRestart: capture stops between the ghost
+// table's ALTER TABLE (gh-ost's statements) and the swap; started again,
+// it still publishes the column rename with the swap, from its checkpoint.
+func TestOnlineDDLRenameAcrossRestart(t *testing.T) {
+	p := newPipeline(t)
+	db := p.src.DB(t, p.db)
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10))")
+	mustExec(t, db, "INSERT INTO t VALUES (1, 'one'), (2, 'two')")
+	topic := p.prefix + "." + p.db + ".t"
+	stop := p.start()
+	waitFor(t, 60*time.Second, "the snapshot", func() bool { return len(p.readAll(topic)) >= 2 })
+	mustExec(t, db, "CREATE /* gh-ost */ TABLE `_t_gho` LIKE `t`")
+	mustExec(t, db, "ALTER /* gh-ost */ TABLE `_t_gho` RENAME COLUMN a TO b")
+	mustExec(t, db, "INSERT /* gh-ost */ IGNORE INTO `_t_gho` (id, b) (SELECT id, a FROM `t`)")
+	mustExec(t, db, "UPDATE t SET a = 'uno' WHERE id = 1")
+	waitFor(t, 60*time.Second, "the update", func() bool { return len(p.readAll(topic)) >= 3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if cp := p.checkpoint(); fmt.Sprint(cp.Tables[p.db+".t"].OnlineDDL) != "map[_t_gho:map[a:b]]" {
+		t.Errorf("checkpoint of t: %+v; want the rename of _t_gho", cp.Tables[p.db+".t"])
+	}
+	mustExec(t, db, "REPLACE /* gh-ost */ INTO `_t_gho` (id, b) VALUES (1, 'uno')")
+	mustExec(t, db, "RENAME /* gh-ost */ TABLE `t` TO `_t_del`, `_t_gho` TO `t`")
+	mustExec(t, db, "DROP /* gh-ost */ TABLE IF EXISTS `_t_del`")
+	mustExec(t, db, "INSERT INTO t VALUES (3, 'three')")
+	evs := p.captureUntil(topic, 4, noEdit)
+	if last := evs[len(evs)-1]; fieldList(last.After) != "b,id" {
+		t.Errorf("row after the swap: %v, want columns b, id", last.After)
+	}
+	ddl := p.readSchemaChanges()
+	if len(ddl) != 1 || ddl[0]["kind"] != "alter_table" || fmt.Sprint(ddl[0]["renamed_columns"]) != "map[a:b]" {
+		t.Errorf("schema changes %v; want one alter_table renaming a to b", ddl)
+	}
+}
