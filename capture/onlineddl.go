@@ -133,6 +133,12 @@ func (r *run) onlineDDL(ctx context.Context, changes []ddlChange, query string, 
 		if r.ghostChange(c, query) {
 			continue
 		}
+		if r.helperRenamedIn(c) {
+			if err := r.renameHelperIn(ctx, c, query, src); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		out = append(out, c)
 	}
 	return out, nil
@@ -193,6 +199,34 @@ func (r *run) swap(ctx context.Context, away, in ddlChange, query string, src so
 	}
 	log.Info("online schema change: tables swapped; publishing it as alter_table", "renamed_columns", renamed)
 	return r.publishDDL(ctx, ddlChange{kind: ddlAlterTable, db: away.db, table: away.table, renamed: maps.Clone(renamed)}, query, src)
+}
+
+// helperRenamedIn reports whether a rename gives a table that is not
+// captured, named as a helper table of the table whose name it takes, a
+// selected name: the second step of a swap in two statements (gh-ost's
+// --cut-over=two-step, after RENAME TABLE t TO _t_del).
+func (r *run) helperRenamedIn(c ddlChange) bool {
+	if r.cfg.OnlineDDL == OnlineDDLOff || c.kind != ddlRenameTable || c.db != c.newDB ||
+		r.tables[c.db+"."+c.table] != nil || r.tables[c.newDB+"."+c.newTable] != nil || !r.sel.Match(c.newDB, c.newTable) {
+		return false
+	}
+	_, role, ok := ghostOf(c.table, func(t string) bool { return t == c.newTable })
+	return ok && role == ghostNew
+}
+
+// renameHelperIn handles a helper table renamed to a selected name as a
+// rename, then snapshots the table: its rows were never captured.
+func (r *run) renameHelperIn(ctx context.Context, c ddlChange, query string, src sourceInfo) error {
+	r.applyDDL(c)
+	if err := r.publishDDL(ctx, c, query, src); err != nil {
+		return err
+	}
+	ts := r.tables[c.newDB+"."+c.newTable]
+	if ts != nil && r.cfg.Snapshot != SnapshotNever {
+		ts.stage, ts.afterKey, ts.rows = stageSnapshot, nil, 0
+	}
+	r.log.Warn("online schema change swapped in two statements: the new table is snapshotted", "table", c.newDB+"."+c.newTable, "from", c.table)
+	return nil
 }
 
 // noteSnapshotsDone records the source's binlog position for the tables
