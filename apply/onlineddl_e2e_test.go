@@ -490,7 +490,7 @@ func ghostMigration(t *testing.T, p *pipeline, l *tLoad, beforeSwap func()) {
 		return err
 	}
 	l.mirror.Store(&mirror)
-	for lo := 0; lo <= 4000; lo += 500 {
+	for lo := 0; lo < 5000; lo += 500 {
 		p.exec("INSERT /* gh-ost `t` */ IGNORE INTO `_t_gho` ("+common+") (SELECT "+common+" FROM `t` FORCE INDEX (`PRIMARY`) WHERE id > ? AND id <= ? LOCK IN SHARE MODE)", lo, lo+500)
 		changelog("heartbeat", time.Now().Format(time.RFC3339Nano))
 	}
@@ -550,7 +550,8 @@ func TestOnlineSchemaChangeDuringSnapshot(t *testing.T) {
 	my := testenv.Target(t)
 	p.spec.Target = my.URL("")
 	t.Cleanup(func() { my.Exec(t, "DROP DATABASE IF EXISTS `"+p.db+"`") })
-	p.seedT(3000)
+	// 500 chunks, one per snapshot round: seconds of snapshot.
+	p.seedT(5000)
 	p.editCapture = func(c *capture.Config) { c.ChunkRows, c.ChunkTime = 10, time.Millisecond }
 	p.startCapture()
 	p.startApply()
@@ -582,7 +583,7 @@ func TestOnlineSchemaChangeDuringSnapshot(t *testing.T) {
 	if got := tableTopics(t, p); !slices.Equal(got, []string{"t"}) {
 		t.Errorf("table topics %v, want only t's", got)
 	}
-	t.Logf("%d snapshot reads of t's 3000 seeded rows (the snapshot started again at the swap)", snapshotReads(t, p, "t"))
+	t.Logf("%d snapshot reads of t's 5000 seeded rows (the snapshot started again at the swap)", snapshotReads(t, p, "t"))
 }
 
 // TestGhostTwoStepCutOver: gh-ost's two-step cut-over swaps t in two
