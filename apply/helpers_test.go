@@ -126,6 +126,9 @@ type pipeline struct {
 	prefix string
 	srcDB  *sql.DB
 	spec   applySpec
+	// editCapture, when set, changes capture's configuration before it
+	// starts.
+	editCapture func(*capture.Config)
 }
 
 func newPipeline(t *testing.T) *pipeline {
@@ -159,12 +162,16 @@ func (p *pipeline) startCapture() (stop func() error) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	c, err := capture.New(capture.Config{
+	cfg := capture.Config{
 		Source: src, Kafka: topics.Kafka{Brokers: p.kafka.Brokers}, RegistryURL: p.kafka.RegistryURL,
 		Prefix: p.prefix, Tables: sel, ChunkRows: 1000, BatchRows: 5000,
 		FlushInterval: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if p.editCapture != nil {
+		p.editCapture(&cfg)
+	}
+	c, err := capture.New(cfg)
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -85,6 +85,7 @@ type run struct {
 	revision   int
 	taskEvents <-chan task.Event
 	snap       *snapshot
+	snapDone   []*tableState // tables whose snapshot the current round finished (onlineddl.go)
 	parser     *parser.Parser
 }
 
@@ -273,6 +274,7 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 	if err != nil {
 		return position{}, err
 	}
+	dropGhosts(r.cfg.OnlineDDL, selected)
 	if cp != nil && cp.ServerID != 0 && cp.ServerID != info.serverID {
 		return position{}, fmt.Errorf("%w: the checkpoint of %q was taken on source server_id %d but %s has server_id %d: the binlog positions do not carry over; use a new --topic-prefix (or delete the task) to start over", errCheckpoint, r.cfg.Name, cp.ServerID, r.cfg.Source.Redacted(), info.serverID)
 	}

@@ -91,6 +91,10 @@ type Config struct {
 	FlushInterval time.Duration
 	// Heartbeat is how often the position advances on an idle source.
 	Heartbeat time.Duration
+	// OnlineDDL says whether capture follows pt-online-schema-change and
+	// gh-ost migrations (OnlineDDLAuto by default): their helper tables
+	// are not captured, and their swap is published as an alter_table.
+	OnlineDDL OnlineDDLMode
 	// SkipDDLAt lists binlog positions (file:pos, as capture names them
 	// when it stops) of statements to pass by without following them:
 	// statements on captured tables that capture cannot follow. Each
@@ -122,6 +126,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Snapshot == "" {
 		c.Snapshot = SnapshotInitial
+	}
+	if c.OnlineDDL == "" {
+		c.OnlineDDL = OnlineDDLAuto
 	}
 	if c.ServerID == 0 {
 		c.ServerID = DefaultServerID
@@ -192,6 +199,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRecordBytes < topics.MaxBatchBytes || c.MaxRecordBytes > maxRecordBytes {
 		errs = append(errs, fmt.Errorf("max-record-bytes: %d is not between %d (what the topics accept already) and %d", c.MaxRecordBytes, topics.MaxBatchBytes, maxRecordBytes))
+	}
+	if err := checkOnlineDDL(c.OnlineDDL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions: %d must be at least 1", c.Partitions))

@@ -37,6 +37,9 @@ func (r *run) ddl(ctx context.Context, h *replication.EventHeader, e *replicatio
 		version: ver, serverID: h.ServerID, gtid: r.txnGTID, file: r.file, pos: start,
 		tsMillis: int64(h.Timestamp) * 1000,
 	}
+	if changes, err = r.onlineDDL(ctx, changes, query, src); err != nil {
+		return err
+	}
 	for _, c := range changes {
 		if !r.ddlRelevant(c) {
 			continue

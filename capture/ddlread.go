@@ -46,11 +46,15 @@ func (r *run) readDDL(defaultDB, query, at string) ([]ddlChange, error) {
 	return info.changes, nil
 }
 
-// concerned returns the first of tables that capture follows or that the
-// selection matches.
+// concerned returns the first of tables that capture follows, that the
+// selection matches, or that is an online schema change's helper of a
+// captured table (whose ALTER statements onlineDDL remembers).
 func (r *run) concerned(tables []tableRef) (tableRef, bool) {
 	for _, t := range tables {
 		if r.tables[t.db+"."+t.name] != nil || r.sel.Match(t.db, t.name) {
+			return t, true
+		}
+		if base, _ := r.ghost(t.db, t.name); base != nil {
 			return t, true
 		}
 	}

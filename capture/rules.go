@@ -279,6 +279,7 @@ func (r *run) applyRevision(ctx context.Context, rev *task.Revision) error {
 	if err != nil && !errors.Is(err, ErrNoTablesFound) {
 		return err
 	}
+	dropGhosts(r.cfg.OnlineDDL, selected)
 	added := map[string]tableRef{}
 	for n, ref := range selected {
 		if r.tables[n] == nil {

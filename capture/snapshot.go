@@ -152,6 +152,9 @@ func (r *run) maybeSnapshot(ctx context.Context, boundary position, idle bool) e
 	if err := r.readChunks(ctx); err != nil {
 		return err
 	}
+	if err := r.noteSnapshotsDone(); err != nil {
+		return err
+	}
 	if err := r.commit(ctx); err != nil {
 		return err
 	}
@@ -187,7 +190,8 @@ func (r *run) readChunks(ctx context.Context) error {
 			return fmt.Errorf("snapshot %s: %w", ts.fullName(), err)
 		}
 		if done {
-			ts.stage, ts.afterKey = stageStreaming, nil
+			ts.stage, ts.afterKey, ts.again = stageStreaming, nil, false
+			r.snapDone = append(r.snapDone, ts)
 			r.log.Info("snapshot of table done", "table", ts.fullName(), "rows", ts.rows)
 		}
 		if r.pub.pending >= r.cfg.BatchRows {

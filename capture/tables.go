@@ -30,6 +30,18 @@ type tableState struct {
 	rows     int64
 	// reason is why a parked table cannot be captured (park.go).
 	reason string
+	// ghosts holds, per helper table of an online schema change of this
+	// table in progress (onlineddl.go), the column renames its ALTER
+	// TABLE statements made, old name to new.
+	ghosts map[string]map[string]string
+	// again is set while the table is snapshotted again over rows already
+	// published (after an online schema change swapped it): the binlog
+	// changes of every key are published meanwhile, so a row deleted
+	// before the snapshot reaches its key is deleted in the targets too.
+	again bool
+	// readEnd is the source's binlog position just after the table's
+	// snapshot was finished (onlineddl.go); not kept in checkpoints.
+	readEnd position
 }
 
 func (t *tableState) fullName() string { return t.db + "." + t.name }
@@ -38,7 +50,7 @@ func (t *tableState) fullName() string { return t.db + "." + t.name }
 // once the table streams, and during its snapshot only for keys the
 // snapshot has passed (the others are read by a later chunk).
 func (t *tableState) published(c *tableCodec, row []any) bool {
-	if t.stage == stageStreaming {
+	if t.stage == stageStreaming || t.again {
 		return true
 	}
 	if t.afterKey == nil {
@@ -48,7 +60,7 @@ func (t *tableState) published(c *tableCodec, row []any) bool {
 }
 
 func (t *tableState) checkpoint() topics.TableState {
-	st := topics.TableState{Stage: t.stage, Rows: t.rows, Reason: t.reason}
+	st := topics.TableState{Stage: t.stage, Rows: t.rows, Reason: t.reason, OnlineDDL: t.ghosts, Again: t.again}
 	if t.stage == stageSnapshot && t.afterKey != nil {
 		st.AfterKey = encodeKey(t.afterKey)
 	}
@@ -57,7 +69,7 @@ func (t *tableState) checkpoint() topics.TableState {
 
 func restoreTableState(name string, st topics.TableState) (*tableState, error) {
 	db, tbl, _ := strings.Cut(name, ".")
-	ts := &tableState{db: db, name: tbl, stage: st.Stage, rows: st.Rows, reason: st.Reason}
+	ts := &tableState{db: db, name: tbl, stage: st.Stage, rows: st.Rows, reason: st.Reason, ghosts: st.OnlineDDL, again: st.Again}
 	if st.Stage != stageSnapshot && st.Stage != stageStreaming && st.Stage != stageParked {
 		return nil, fmt.Errorf("checkpoint: table %s has unknown stage %q", name, st.Stage)
 	}

@@ -61,6 +61,14 @@ type TableState struct {
 	Rows int64 `json:"rows,omitempty"`
 	// Reason is why a parked table cannot be captured, with the fix.
 	Reason string `json:"reason,omitempty"`
+	// OnlineDDL holds, per helper table of an online schema change of the
+	// table in progress (pt-online-schema-change's _t_new, gh-ost's
+	// _t_gho), the column renames its ALTER TABLE made, old name to new.
+	OnlineDDL map[string]map[string]string `json:"online_ddl,omitempty"`
+	// Again is set while a table is snapshotted again over rows already
+	// published, after an online schema change swapped it during or just
+	// after its snapshot: binlog changes of every key are published.
+	Again bool `json:"again,omitempty"`
 }
 
 // Record returns the checkpoint as a record for the checkpoint topic, keyed

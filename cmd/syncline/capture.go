@@ -23,6 +23,7 @@ const (
 	flagRetryWindow   = "retry-window"
 	flagOversized     = "oversized"
 	flagMaxRecord     = "max-record-bytes"
+	flagOnlineDDL     = "online-ddl"
 )
 
 func captureCommand() *cli.Command {
@@ -43,6 +44,7 @@ func captureCommand() *cli.Command {
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagOversized, Value: string(capture.OversizedStop), Usage: "a row larger than a Kafka record may be: stop (with an error naming the table, key and size) or skip-columns (publish it without its largest columns, logged and counted; docs/events.md)"}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxRecord, Value: topics.MaxBatchBytes, Usage: "the largest Kafka record capture produces, in bytes; capture raises its topics' max.message.bytes to it"}),
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagSkipDDLAt, Usage: "pass by the statements at binlog positions `FILE:POS[,FILE:POS...]` that capture stopped at and cannot follow (it names the position when it stops); each is logged and committed past, so the flag can stay set (repeatable)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagOnlineDDL, Value: string(capture.OnlineDDLAuto), Usage: "auto: follow pt-online-schema-change and gh-ost migrations (their _t_new/_t_gho helper tables are not captured, the swap is one alter_table of t), or off"}),
 	}
 	return newCommand(&cli.Command{
 		Name:  "capture",
@@ -131,6 +133,7 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 		FlushInterval: c.Duration(flagFlushInterval), Heartbeat: c.Duration(flagHeartbeat),
 		SkipDDLAt: splitList(c.StringSlice(flagSkipDDLAt)), RetryWindow: c.Duration(flagRetryWindow),
 		Oversized: capture.OversizedMode(c.String(flagOversized)), MaxRecordBytes: c.Int(flagMaxRecord),
+		OnlineDDL: capture.OnlineDDLMode(c.String(flagOnlineDDL)),
 	}
 	if spec != nil {
 		cfg.Name, cfg.Task = spec.Name, spec.Name

@@ -20,6 +20,7 @@ func TestCaptureUsageErrors(t *testing.T) {
 		{"bad snapshot", append(good, "--snapshot", "sometimes"), `snapshot: "sometimes" is not one of initial, never, when_needed`},
 		{"bad url", []string{"--source", "mysql://u:" + password + "@h:notaport/", "--tables", "a.*", "--brokers", "b:1", "--registry", "http://r"}, "--source"},
 		{"bad prefix", append(good, "--topic-prefix", "a.b"), "topic-prefix"},
+		{"bad online-ddl", append(good, "--online-ddl", "maybe"), `online-ddl: "maybe" is not one of auto, off`},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := runCLI(t, append([]string{"capture"}, tt.args...)...)
