@@ -50,8 +50,8 @@ const (
 	// DefaultRetryBackoffMax.
 	DefaultRetryBackoffMin = 100 * time.Millisecond
 	DefaultRetryBackoffMax = 5 * time.Second
-	DefaultParallelism   = 4
-	DefaultTopicRefresh  = 5 * time.Second
+	DefaultParallelism     = 4
+	DefaultTopicRefresh    = 5 * time.Second
 	// DefaultBufferBytes bounds the bytes of records in one buffer.
 	DefaultBufferBytes = 64 << 20
 )
