@@ -15,6 +15,7 @@
 package apply
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,6 +126,13 @@ type Config struct {
 	// TopicRefresh is how often new topics of the prefix are looked for
 	// (DefaultTopicRefresh).
 	TopicRefresh time.Duration
+	// CheckTarget, when set, is called when Run starts, before anything is
+	// read, with the target databases of the table topics that exist then
+	// (after Mapping; none when Kafka cannot list them): it checks that the
+	// target accepts apply's credentials and that its user holds the
+	// privileges apply needs. Its retryable errors (the target is down) are
+	// retried for the retry window; any other stops Run at once.
+	CheckTarget func(ctx context.Context, databases []string) error
 	// Logger receives apply's log; slog.Default() when nil.
 	Logger *slog.Logger
 	// Metrics receives apply's figures; none when nil.

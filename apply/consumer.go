@@ -135,6 +135,9 @@ func (a *Apply) run(ctx context.Context) error {
 		codecs: map[int]*envelopeCodec{}, prepared: map[tableName]string{},
 		buf: newBuffer(), er: newEnvelopeReader(),
 	}
+	if err := r.checkTarget(ctx); err != nil {
+		return err
+	}
 	r.ddl = newDDL(&a.cfg, a.sink, r.reg, opts, r.adm, r.retry, a.log.With("topic", a.cfg.names().SchemaChanges()))
 
 	// The schema-change reader and the consumer stop together: when one
@@ -221,7 +224,12 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 	r.cl = cl
 	r.cfg.Metrics.consuming()
 	r.health.consuming()
-	defer closeWithin(cl, closeTimeout)
+	defer func() {
+		closeWithin(cl, closeTimeout)
+		if r.stopping.Load() {
+			r.leaveGroup()
+		}
+	}()
 	// Whatever ends the loop, the write in flight ends first (it is
 	// cancelled with ctx when Run stops); the revoke callbacks of Close
 	// wait for it.
@@ -726,5 +734,26 @@ func closeWithin(cl *kgo.Client, d time.Duration) {
 	select {
 	case <-done:
 	case <-t.C:
+	}
+}
+
+// leaveGroup makes a static member that stops on purpose leave the group
+// (a dynamic one left when its client closed), so that its partitions go
+// to the other members, or to its successor under another instance id (a
+// new pod), at once rather than after the session timeout. A member killed
+// without a chance to leave keeps its partitions until it restarts with
+// the same instance id, which gets them back at once.
+func (r *run) leaveGroup() {
+	if r.cfg.InstanceID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	resp, err := r.adm.LeaveGroup(ctx, kadm.LeaveGroup(r.cfg.Group).InstanceIDs(r.cfg.InstanceID).Reason("syncline apply stopping"))
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		r.log.Info("could not leave the group; the partitions move once the session times out", "instance_id", r.cfg.InstanceID, "error", err)
 	}
 }

@@ -66,8 +66,15 @@ func Privilege(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fault.Permanent(fmt.Errorf("%w (%w)", err, errPrivilege))
+	return fault.Permanent(privilegeError{err})
 }
+
+// privilegeError is an error marked with errPrivilege; its text is the
+// error's.
+type privilegeError struct{ err error }
+
+func (e privilegeError) Error() string   { return e.err.Error() }
+func (e privilegeError) Unwrap() []error { return []error{e.err, errPrivilege} }
 
 // markPermanent marks the errors that no retry cures and that concern apply
 // as a whole, not one record, with fault.Permanent: refused credentials or
