@@ -2,7 +2,10 @@ package apply_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -10,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/testenv"
 )
 
@@ -118,4 +124,129 @@ func TestBrokerRestartsUnderLoad(t *testing.T) {
 	waitEqual(t, 90*time.Second, []string{"orders", "items"}, mysqlCompare(t, p, tgt))
 	alive("at the end")
 	t.Logf("%d source transactions over 5 broker restarts; target equal %s after the load stopped", ops, time.Since(began).Round(time.Millisecond))
+}
+
+// waitRow waits until the target holds the row id of db.table and returns
+// how long that took.
+func waitRow(t *testing.T, tdb *sql.DB, db, table string, id int, d time.Duration) time.Duration {
+	t.Helper()
+	began := time.Now()
+	waitFor(t, d, fmt.Sprintf("row %d of %s in the target", id, table), func() bool {
+		var n int
+		_ = tdb.QueryRow("SELECT COUNT(*) FROM `"+db+"`.`"+table+"` WHERE id = ?", id).Scan(&n)
+		return n == 1
+	})
+	return time.Since(began)
+}
+
+// TestKilledApplyRejoinsFast kills apply (a child process, under load) with
+// SIGKILL and starts it again with the same instance id, the default of
+// syncline apply: it gets its partitions back and writes within 10 s, not
+// after the old member's session timed out.
+func TestKilledApplyRejoinsFast(t *testing.T) {
+	p := newPipeline(t)
+	tgt := testenv.Target(t)
+	p.spec.Target = tgt.URL("")
+	host, _ := os.Hostname()
+	p.spec.InstanceID = apply.DefaultInstanceID(p.spec.Group, host)
+	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+p.db+"`") })
+	p.createLoadTables()
+	p.startCapture()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := startLoad(ctx, t, p.srcDB, 2, 11)
+	tdb := tgt.DB(t, "")
+
+	first := startChild(t, p.spec)
+	p.exec("INSERT INTO orders (id, customer) VALUES (90000001, 'before')")
+	waitRow(t, tdb, p.db, "orders", 90000001, 60*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	_ = first.cmd.Process.Kill()
+	<-first.done
+
+	second := startChild(t, p.spec)
+	began := time.Now()
+	p.exec("INSERT INTO orders (id, customer) VALUES (90000002, 'after')")
+	waitRow(t, tdb, p.db, "orders", 90000002, 60*time.Second)
+	took := time.Since(began)
+	if took > 10*time.Second {
+		t.Errorf("the restarted apply wrote the first row %s after it started; want within 10 s", took.Round(time.Millisecond))
+	}
+	if second.exited() {
+		t.Fatalf("the restarted apply exited: %s", second.output())
+	}
+	cancel()
+	l.wait(t)
+	waitEqual(t, 60*time.Second, []string{"orders", "items"}, mysqlCompare(t, p, tgt))
+	t.Logf("restarted after SIGKILL, writing again within %s", took.Round(time.Millisecond))
+}
+
+// TestTargetOutageRecoversFast stops the target for 12 s while apply runs:
+// meanwhile apply is not ready, with the target named, the failing streak
+// grows and the last error class is target; once the target is back, the
+// changes made meanwhile are written within a few seconds (the backoff is
+// capped at --retry-backoff-max, 5 s by default), and the figures are
+// healthy again.
+func TestTargetOutageRecoversFast(t *testing.T) {
+	p := newPipeline(t)
+	tgt := testenv.StartMariaDB(t, testenv.MariaDBOptions{NoBinlog: true, ServerID: 7})
+	p.spec.Target = tgt.URL("")
+	p.exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+	p.exec("INSERT INTO t VALUES (1, 'a')")
+	p.startCapture()
+	reg := prometheus.NewRegistry()
+	spec := p.spec
+	a, sink, err := spec.buildWith(slog.LevelWarn, apply.NewMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	runInBackground(t, "apply", a.Run)
+	tdb := tgt.DB(t, "")
+	waitRow(t, tdb, p.db, "t", 1, 60*time.Second)
+	waitFor(t, 10*time.Second, "apply to be ready", func() bool { ok, _ := a.Ready(); return ok })
+
+	if err := tgt.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	p.exec("INSERT INTO t VALUES (2, 'b')")
+	waitFor(t, 10*time.Second, "apply to report the target failing", func() bool {
+		ok, why := a.Ready()
+		return !ok && strings.Contains(why, "target")
+	})
+	time.Sleep(12 * time.Second)
+	if got := gauge(t, reg, "syncline_apply_failing_seconds"); got < 8 {
+		t.Errorf("failing for %.1f s after a 12 s outage", got)
+	}
+	if got := labeled(t, reg, "syncline_apply_last_error_class", "class", "target"); got != 1 {
+		t.Errorf("last error class target = %v, want 1", got)
+	}
+	if counter(t, reg, "syncline_apply_retries_total") < 3 {
+		t.Errorf("retries: %v", counter(t, reg, "syncline_apply_retries_total"))
+	}
+	if err := tgt.Start(); err != nil {
+		t.Fatal(err)
+	}
+	took := waitRow(t, tgt.DB(t, ""), p.db, "t", 2, 60*time.Second)
+	if took > 7*time.Second {
+		t.Errorf("the row made during the outage reached the target %s after it came back; want within a few seconds", took.Round(time.Millisecond))
+	}
+	waitFor(t, 10*time.Second, "apply to be ready again", func() bool { ok, _ := a.Ready(); return ok })
+	if got := gauge(t, reg, "syncline_apply_failing_seconds"); got != 0 {
+		t.Errorf("failing seconds %v once the target is back", got)
+	}
+	t.Logf("written %s after the target came back", took.Round(time.Millisecond))
+}
+
+// labeled returns the value of the gauge of name whose label has value.
+func labeled(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	for _, m := range family(t, reg, name) {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no %s{%s=%q}", name, label, value)
+	return 0
 }
