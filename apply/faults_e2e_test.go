@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,4 +250,66 @@ func labeled(t *testing.T, reg *prometheus.Registry, name, label, value string) 
 	}
 	t.Fatalf("no %s{%s=%q}", name, label, value)
 	return 0
+}
+
+// TestSIGTERMDuringRejoin sends SIGTERM to apply while its group cannot
+// settle: once while the broker is down (the client keeps trying to
+// rejoin), once while a second member waits in a rebalance for a member
+// that was killed. Each time apply exits within a few seconds, cleanly.
+func TestSIGTERMDuringRejoin(t *testing.T) {
+	k := testenv.NewRestartableKafka(t)
+	p := newPipeline(t)
+	p.kafka = &testenv.KafkaCluster{Brokers: k.Brokers, RegistryURL: k.RegistryURL, Registry: k.Registry}
+	p.spec.Brokers, p.spec.Registry = k.Brokers, k.RegistryURL
+	tgt := testenv.Target(t)
+	p.spec.Target = tgt.URL("")
+	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+p.db+"`") })
+	p.exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+	p.startCapture()
+	tdb := tgt.DB(t, "")
+
+	term := func(c *child, when string) {
+		t.Helper()
+		began := time.Now()
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: apply still runs 30 s after SIGTERM", when)
+		}
+		took := time.Since(began)
+		if took > 5*time.Second {
+			t.Errorf("%s: apply took %s to exit after SIGTERM; want a few seconds", when, took.Round(time.Millisecond))
+		}
+		if c.err != nil {
+			t.Errorf("%s: apply exited with %v: %s", when, c.err, c.output())
+		}
+		t.Logf("%s: exited %s after SIGTERM", when, took.Round(time.Millisecond))
+	}
+
+	// The broker goes away under a running apply.
+	a := startChild(t, p.spec)
+	p.exec("INSERT INTO t VALUES (1, 'a')")
+	waitRow(t, tdb, p.db, "t", 1, 60*time.Second)
+	k.Stop()
+	time.Sleep(3 * time.Second)
+	term(a, "broker down")
+	if err := k.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A member of a group is killed; a new one joins and waits for the
+	// killed one's session to time out before the group settles. (A new
+	// group: the first apply could not leave its own while the broker was
+	// down.)
+	spec := p.spec
+	spec.Group += "-2"
+	killed := startChild(t, spec)
+	p.exec("INSERT INTO t VALUES (2, 'b')")
+	waitRow(t, tdb, p.db, "t", 2, 60*time.Second)
+	_ = killed.cmd.Process.Kill()
+	<-killed.done
+	waiting := startChild(t, spec)
+	time.Sleep(3 * time.Second)
+	term(waiting, "rebalance waiting for a killed member")
 }
