@@ -672,6 +672,9 @@ func (r *run) kafkaErrors(ctx context.Context, fetches kgo.Fetches) error {
 				r.health.failed(classKafka, true)
 				r.logKafka("kafka unavailable; retrying", t, p, err)
 			}
+		case ferr == nil && errors.Is(err, kerr.FencedInstanceID):
+			ferr = fmt.Errorf("another member of group %s took instance id %q: give each apply process of a group its own --instance-id: %w",
+				r.cfg.Group, r.cfg.InstanceID, err)
 		case ferr == nil:
 			ferr = fmt.Errorf("read %s partition %d: %w", t, p, err)
 		}

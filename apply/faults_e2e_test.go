@@ -313,3 +313,55 @@ func TestSIGTERMDuringRejoin(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	term(waiting, "rebalance waiting for a killed member")
 }
+
+// TestKafkaOutageReadiness stops the broker under a running apply: apply
+// stays up, is not ready with Kafka named, and the figures say kafka; once
+// the broker is back, apply is ready again within seconds and writes.
+func TestKafkaOutageReadiness(t *testing.T) {
+	k := testenv.NewRestartableKafka(t)
+	p := newPipeline(t)
+	p.kafka = &testenv.KafkaCluster{Brokers: k.Brokers, RegistryURL: k.RegistryURL, Registry: k.Registry}
+	p.spec.Brokers, p.spec.Registry = k.Brokers, k.RegistryURL
+	tgt := testenv.Target(t)
+	p.spec.Target = tgt.URL("")
+	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+p.db+"`") })
+	p.exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+	p.exec("INSERT INTO t VALUES (1, 'a')")
+	p.startCapture()
+	reg := prometheus.NewRegistry()
+	spec := p.spec
+	a, sink, err := spec.buildWith(slog.LevelWarn, apply.NewMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	runInBackground(t, "apply", a.Run)
+	tdb := tgt.DB(t, "")
+	waitRow(t, tdb, p.db, "t", 1, 60*time.Second)
+	waitFor(t, 10*time.Second, "apply to be ready", func() bool { ok, _ := a.Ready(); return ok })
+
+	k.Stop()
+	waitFor(t, 30*time.Second, "apply to report Kafka failing", func() bool {
+		ok, why := a.Ready()
+		return !ok && strings.Contains(why, "kafka")
+	})
+	time.Sleep(3 * time.Second)
+	if got := labeled(t, reg, "syncline_apply_last_error_class", "class", "kafka"); got != 1 {
+		t.Errorf("last error class kafka = %v, want 1", got)
+	}
+	if got := gauge(t, reg, "syncline_apply_failing_seconds"); got < 2 {
+		t.Errorf("failing for %.1f s into the outage", got)
+	}
+	if err := k.Start(); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	waitFor(t, 30*time.Second, "apply to be ready again", func() bool { ok, _ := a.Ready(); return ok })
+	ready := time.Since(began)
+	p.exec("INSERT INTO t VALUES (2, 'b')")
+	waitRow(t, tdb, p.db, "t", 2, 60*time.Second)
+	if ready > 10*time.Second {
+		t.Errorf("ready %s after the broker came back", ready.Round(time.Millisecond))
+	}
+	t.Logf("ready %s after the broker came back; writing in %s", ready.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+}

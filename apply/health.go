@@ -83,7 +83,8 @@ func markPermanent(err error) error {
 	switch {
 	case err == nil, fault.IsPermanent(err):
 		return err
-	case isAuth(err), errors.Is(err, endpoint.ErrUnknownDatabase), errors.Is(err, ErrKeyChanged):
+	case isAuth(err), errors.Is(err, endpoint.ErrUnknownDatabase), errors.Is(err, ErrKeyChanged),
+		errors.Is(err, kerr.FencedInstanceID):
 		return fault.Permanent(err)
 	}
 	return err
@@ -93,7 +94,7 @@ func markPermanent(err error) error {
 // cluster is back: the client retries these by itself (dials, lost group
 // sessions and generations, coordinator moves, leader changes).
 func isKafkaTransient(err error) bool {
-	if isAuth(err) {
+	if isAuth(err) || errors.Is(err, kerr.FencedInstanceID) {
 		return false
 	}
 	var gs *kgo.ErrGroupSession
@@ -103,8 +104,7 @@ func isKafkaTransient(err error) bool {
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
 		switch ke {
-		case kerr.IllegalGeneration, kerr.UnknownMemberID, kerr.RebalanceInProgress, kerr.FencedInstanceID,
-			kerr.UnknownTopicOrPartition:
+		case kerr.IllegalGeneration, kerr.UnknownMemberID, kerr.RebalanceInProgress, kerr.UnknownTopicOrPartition:
 			return true
 		}
 		return ke.Retriable
