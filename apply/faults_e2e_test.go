@@ -365,3 +365,40 @@ func TestKafkaOutageReadiness(t *testing.T) {
 	}
 	t.Logf("ready %s after the broker came back; writing in %s", ready.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 }
+
+// TestDuplicateInstanceIDStops starts a second apply with the instance id
+// of a running one (two processes of a group on one host without ids of
+// their own): the fenced one exits with status 3 naming --instance-id, the
+// other keeps applying.
+func TestDuplicateInstanceIDStops(t *testing.T) {
+	p := newPipeline(t)
+	tgt := testenv.Target(t)
+	p.spec.Target = tgt.URL("")
+	p.spec.InstanceID = "same-host"
+	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+p.db+"`") })
+	p.exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+	p.exec("INSERT INTO t VALUES (1, 'a')")
+	p.startCapture()
+	tdb := tgt.DB(t, "")
+	first := startChild(t, p.spec)
+	waitRow(t, tdb, p.db, "t", 1, 60*time.Second)
+	second := startChild(t, p.spec)
+	var fenced, other *child
+	waitFor(t, 60*time.Second, "one of the two to exit", func() bool {
+		switch {
+		case first.exited():
+			fenced, other = first, second
+		case second.exited():
+			fenced, other = second, first
+		}
+		return fenced != nil
+	})
+	if code := fenced.cmd.ProcessState.ExitCode(); code != 3 || !strings.Contains(fenced.output(), "--instance-id") {
+		t.Fatalf("the fenced apply exited with %d: %s", code, fenced.output())
+	}
+	p.exec("INSERT INTO t VALUES (2, 'b')")
+	waitRow(t, tdb, p.db, "t", 2, 60*time.Second)
+	if other.exited() {
+		t.Fatalf("the other apply exited too: %s", other.output())
+	}
+}
