@@ -245,7 +245,6 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 	for {
 		fetches := r.poll(pollCtx, stop)
 		if ctx.Err() != nil {
-			r.stopping.Store(true)
 			return r.shutdown(ctx)
 		}
 		if pollCtx.Err() != nil {
@@ -338,6 +337,7 @@ func (r *run) stopWith(err error) error {
 // context ended: the buffer whose write the end interrupted, if any, then
 // the buffer being filled.
 func (r *run) shutdown(ctx context.Context) error {
+	r.stopping.Store(true)
 	var left []*buffer
 	if h := r.w.await(); h != nil && h.err != nil {
 		left = append(left, h.buf)
