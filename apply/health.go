@@ -184,13 +184,13 @@ func (a *Apply) Ready() (bool, string) {
 	h := a.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.started {
-		return false, "starting"
-	}
 	for _, c := range []errorClass{classKafka, classTarget, classRegistry} {
 		if t, ok := h.since[c]; ok {
 			return false, fmt.Sprintf("%s failing for %s; retrying", c, time.Since(t).Round(time.Second))
 		}
+	}
+	if !h.started {
+		return false, "starting"
 	}
 	return true, ""
 }
