@@ -262,7 +262,7 @@ func (r *run) shapeOf(g *group, newest int) (schema.Table, error) {
 	}
 	for _, k := range t.Key {
 		if _, _, ok := t.Column(k); !ok {
-			return schema.Table{}, fmt.Errorf("key column %s is not a column of the table's newest shape (changing the primary key is not supported)", k)
+			return schema.Table{}, fmt.Errorf("%w: key column %s is not a column of the table's newest shape (changing the primary key is not supported)", ErrKeyChanged, k)
 		}
 	}
 	return t, nil

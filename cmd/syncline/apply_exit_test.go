@@ -141,7 +141,7 @@ func superviseApply(t *testing.T, u systemdUnit, args ...string) (starts, code i
 }
 
 // TestApplyPermanentFaultsExit3: a wrong target password, a missing target
-// database, a target user without the privileges apply needs and a record that cannot be applied under --on-error stop each
+// database (MySQL, PostgreSQL, ClickHouse), a target user without the privileges apply needs and a record that cannot be applied under --on-error stop each
 // stop the real syncline apply process at once with exit status 3 and a
 // one-line error that names the fix, and the shipped systemd unit does not
 // restart it into the same fault.
@@ -186,6 +186,9 @@ func TestApplyPermanentFaultsExit3(t *testing.T) {
 		{"missing database", tgt.URL("no_such_database"), []string{"no_such_database"}},
 		{"missing privileges", readOnly, []string{"GRANT CREATE, INSERT, UPDATE, DELETE, ALTER ON `shop`.*"}},
 		{"poison record", tgt.URL(""), []string{"topic " + topic, "offset 0", "--on-error dead-letter"}},
+		{"postgres missing database", testenv.Postgres(t).URL("no_such_database"), []string{"no_such_database"}},
+		{"clickhouse missing database", testenv.ClickHouse(t).URL("no_such_database"), []string{"no_such_database"}},
+		{"clickhouse wrong password", strings.Replace(testenv.ClickHouse(t).URL(""), "default@", "default:wrong-s3cret@", 1), []string{"password"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			began := time.Now()
