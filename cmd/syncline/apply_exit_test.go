@@ -220,3 +220,34 @@ func TestApplyPermanentFaultsExit3(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyKeyChangeExit3: a target table whose primary key is not the
+// source's (written into with --existing-tables write) stops the real
+// syncline apply process with exit status 3, and the systemd unit does not
+// restart it.
+func TestApplyKeyChangeExit3(t *testing.T) {
+	unit := readSystemdUnit(t, repoPath("deploy", "systemd", "syncline-apply@.service"))
+	src, tgt, k := testenv.Source(t), testenv.Target(t), testenv.Kafka(t)
+	db := src.NewDatabase(t)
+	prefix := strings.ReplaceAll(db, ".", "_")
+	src.Exec(t, "CREATE TABLE `"+db+"`.t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)")
+	src.Exec(t, "INSERT INTO `"+db+"`.t VALUES (1, 'a')")
+	tgt.Exec(t, "CREATE DATABASE `"+db+"`")
+	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+db+"`") })
+	tgt.Exec(t, "CREATE TABLE `"+db+"`.t (id INT, v VARCHAR(20) NOT NULL, PRIMARY KEY (id, v))")
+	capture := background(t, "capture", "--source", src.URL(""), "--tables", db+".*",
+		"--brokers", k.BrokersString(), "--registry", k.RegistryURL, "--topic-prefix", prefix,
+		"--server-id", "7301", "--flush-interval", "20ms", "--heartbeat", "200ms")
+	defer capture.Stop()
+
+	starts, code, stderr := superviseApply(t, unit, "--target", tgt.URL(""), "--group", prefix+"-apply",
+		"--brokers", k.BrokersString(), "--registry", k.RegistryURL, "--topic-prefix", prefix,
+		"--existing-tables", "write", "--retry-window", "30s", "--log-level", "error")
+	if code != fault.ExitPermanent || starts != 1 {
+		t.Fatalf("exit status %d after %d starts, want %d once: %s", code, starts, fault.ExitPermanent, stderr)
+	}
+	if !strings.Contains(stderr, "primary key") {
+		t.Errorf("the error does not name the key: %s", stderr)
+	}
+	t.Logf("exit %d: %s", code, strings.TrimSpace(stderr))
+}
