@@ -28,7 +28,9 @@ const (
 )
 
 // errorClasses lists every class, for the metric.
-var errorClasses = []errorClass{classKafka, classRegistry, classTarget, classAuth, classRecord}
+func errorClasses() []errorClass {
+	return []errorClass{classKafka, classRegistry, classTarget, classAuth, classRecord}
+}
 
 // classOf returns the class of a failure of an operation on class: auth
 // when credentials or privileges were refused.

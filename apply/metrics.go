@@ -71,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "syncline_apply_last_error_class",
 		Help: "1 for the class of the last error apply met (kafka, registry, target, auth, record), 0 for the others; all 0 before any error.",
 	}, []string{"class"})
-	for _, c := range errorClasses {
+	for _, c := range errorClasses() {
 		m.lastClass.WithLabelValues(string(c)).Set(0)
 	}
 	if reg != nil {
@@ -150,7 +150,7 @@ func (m *Metrics) failure(class errorClass, retrying bool, since time.Time) {
 	if m == nil {
 		return
 	}
-	for _, c := range errorClasses {
+	for _, c := range errorClasses() {
 		v := 0.0
 		if c == class {
 			v = 1
