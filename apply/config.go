@@ -15,6 +15,7 @@
 package apply
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,8 +45,14 @@ const (
 	DefaultBatchRows     = 10000
 	DefaultFlushInterval = 500 * time.Millisecond
 	DefaultRetryWindow   = 12 * time.Hour
-	DefaultParallelism   = 4
-	DefaultTopicRefresh  = 5 * time.Second
+	// DefaultRetryBackoffMin and DefaultRetryBackoffMax bound the wait
+	// between two tries of a failing dependency: it doubles from the first
+	// to the second, so apply notices a dependency's return within
+	// DefaultRetryBackoffMax.
+	DefaultRetryBackoffMin = 100 * time.Millisecond
+	DefaultRetryBackoffMax = 5 * time.Second
+	DefaultParallelism     = 4
+	DefaultTopicRefresh    = 5 * time.Second
 	// DefaultBufferBytes bounds the bytes of records in one buffer.
 	DefaultBufferBytes = 64 << 20
 )
@@ -67,7 +74,8 @@ type Config struct {
 	// group (Kafka's group.instance.id): restarted with the same
 	// InstanceID, it takes its partitions back at once instead of after the
 	// old session times out. Each running instance needs its own; a stable
-	// host or pod name fits. Default none.
+	// host or pod name fits (DefaultInstanceID). Default none: a dynamic
+	// member.
 	InstanceID string
 	// Tables selects the tables to apply; nil applies every table of the
 	// prefix. Records of other tables are skipped (and committed).
@@ -99,6 +107,12 @@ type Config struct {
 	// is retried, with exponential backoff, before apply stops
 	// (DefaultRetryWindow).
 	RetryWindow time.Duration
+	// RetryBackoffMin and RetryBackoffMax bound the wait between two tries
+	// of a failing dependency (Kafka, the registry, the target): it starts
+	// at RetryBackoffMin and doubles up to RetryBackoffMax
+	// (DefaultRetryBackoffMin, DefaultRetryBackoffMax).
+	RetryBackoffMin time.Duration
+	RetryBackoffMax time.Duration
 	// OnError is the policy for records that cannot be applied
 	// (OnErrorStop).
 	OnError OnError
@@ -112,6 +126,13 @@ type Config struct {
 	// TopicRefresh is how often new topics of the prefix are looked for
 	// (DefaultTopicRefresh).
 	TopicRefresh time.Duration
+	// CheckTarget, when set, is called when Run starts, before anything is
+	// read, with the target databases of the table topics that exist then
+	// (after Mapping; none when Kafka cannot list them): it checks that the
+	// target accepts apply's credentials and that its user holds the
+	// privileges apply needs. Its retryable errors (the target is down) are
+	// retried for the retry window; any other stops Run at once.
+	CheckTarget func(ctx context.Context, databases []string) error
 	// Logger receives apply's log; slog.Default() when nil.
 	Logger *slog.Logger
 	// Metrics receives apply's figures; none when nil.
@@ -136,6 +157,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryWindow == 0 {
 		c.RetryWindow = DefaultRetryWindow
+	}
+	if c.RetryBackoffMin == 0 {
+		c.RetryBackoffMin = DefaultRetryBackoffMin
+	}
+	if c.RetryBackoffMax == 0 {
+		c.RetryBackoffMax = max(DefaultRetryBackoffMax, c.RetryBackoffMin)
 	}
 	if c.OnError == "" {
 		c.OnError = OnErrorStop
@@ -183,6 +210,12 @@ func (c *Config) Validate() error {
 	if c.RetryWindow < 0 {
 		errs = append(errs, fmt.Errorf("retry-window: %s must not be negative", c.RetryWindow))
 	}
+	if c.RetryBackoffMin < time.Millisecond {
+		errs = append(errs, fmt.Errorf("retry-backoff-min: %s must be at least 1ms", c.RetryBackoffMin))
+	}
+	if c.RetryBackoffMax < c.RetryBackoffMin {
+		errs = append(errs, fmt.Errorf("retry-backoff-max: %s must not be below --retry-backoff-min %s", c.RetryBackoffMax, c.RetryBackoffMin))
+	}
 	switch c.OnError {
 	case OnErrorStop, OnErrorDeadLetter:
 	default:
@@ -204,3 +237,14 @@ func (c *Config) deadLetterTopic() string { return c.Prefix + ".__dlq." + c.Grou
 
 // ddlGroup returns the group holding the applied schema-change position.
 func (c *Config) ddlGroup() string { return c.Group + ".__ddl" }
+
+// DefaultInstanceID returns the static group membership id syncline apply
+// uses when none is given: the group and the host name, so that a process
+// restarted on the same host (or pod) takes its partitions back at once.
+// Two members of one group on one host need ids of their own.
+func DefaultInstanceID(group, host string) string {
+	if host == "" {
+		return ""
+	}
+	return group + "@" + host
+}

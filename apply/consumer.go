@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hamba/avro/v2"
@@ -19,12 +20,25 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
 )
 
 // shutdownTimeout bounds the final flush when Run's context ends.
 const shutdownTimeout = 30 * time.Second
+
+// Bounds of the steps of stopping that wait for Kafka: the final commit,
+// and closing the consumer (leaving the group). A stop that comes while the
+// group rejoins does not wait for the rejoin.
+const (
+	shutdownCommitTimeout = 3 * time.Second
+	closeTimeout          = 3 * time.Second
+)
+
+// kafkaProbeEvery is how often apply checks, while Kafka fails and no poll
+// says otherwise, whether a broker answers again.
+const kafkaProbeEvery = time.Second
 
 // Kafka fetch limits: with MaxConcurrentFetches they bound the records
 // buffered inside the client.
@@ -36,9 +50,10 @@ const (
 // Apply consumes change events from Kafka and writes them to one target
 // through a Sink. Build it with New, then call Run.
 type Apply struct {
-	cfg  Config
-	sink Sink
-	log  *slog.Logger
+	cfg    Config
+	sink   Sink
+	log    *slog.Logger
+	health *health
 }
 
 // New validates cfg and returns an Apply writing to sink. It does no I/O.
@@ -49,7 +64,8 @@ func New(cfg Config, sink Sink) (*Apply, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Apply{cfg: cfg, sink: withMapping(sink, cfg.Mapping), log: cfg.Logger.With("component", "apply", "group", cfg.Group)}, nil
+	return &Apply{cfg: cfg, sink: withMapping(sink, cfg.Mapping), log: cfg.Logger.With("component", "apply", "group", cfg.Group),
+		health: newHealth(cfg.Metrics)}, nil
 }
 
 // run is the state of one Run.
@@ -76,16 +92,33 @@ type run struct {
 	buf *buffer
 	w   writer
 	er  *envelopeReader // decodes envelopes; used by the consumer loop only
+
+	// stopping is set once Run's context ended: the final commit waits
+	// shutdownCommitTimeout at most.
+	stopping atomic.Bool
+	// lastProbe and lastKafkaLog pace the Kafka checks and log lines of
+	// the consumer loop.
+	lastProbe, lastKafkaLog time.Time
 }
 
 // Run consumes until ctx ends or an error stops it. When ctx ends, the
 // changes already read are written and their offsets committed (within
 // 30 s), and Run returns nil. Run does not close the sink.
+//
+// Transient faults of Kafka, the registry and the target are retried for
+// the retry window; an error that needs a person (refused credentials or
+// privileges, a missing database, a changed key, a record that cannot be
+// applied under OnErrorStop) is marked with fault.Permanent.
 func (a *Apply) Run(ctx context.Context) error {
+	return markPermanent(a.run(ctx))
+}
+
+func (a *Apply) run(ctx context.Context) error {
 	opts, err := a.cfg.Kafka.Opts()
 	if err != nil {
 		return err
 	}
+	opts = append(opts[:len(opts):len(opts)], kgo.RetryBackoffFn(a.kafkaBackoff))
 	srcl, err := sr.NewClient(sr.URLs(a.cfg.RegistryURL))
 	if err != nil {
 		return fmt.Errorf("schema registry %s: %w", a.cfg.RegistryURL, err)
@@ -97,9 +130,13 @@ func (a *Apply) Run(ctx context.Context) error {
 	defer admCl.Close()
 	r := &run{
 		Apply: a, adm: kadm.NewClient(admCl), reg: schema.NewRegistry(srcl),
-		retry:  retrier{window: a.cfg.RetryWindow, log: a.log, metrics: a.cfg.Metrics},
+		retry: retrier{window: a.cfg.RetryWindow, minWait: a.cfg.RetryBackoffMin, maxWait: a.cfg.RetryBackoffMax,
+			log: a.log, health: a.health},
 		codecs: map[int]*envelopeCodec{}, prepared: map[tableName]string{},
 		buf: newBuffer(), er: newEnvelopeReader(),
+	}
+	if err := r.checkTarget(ctx); err != nil {
+		return err
 	}
 	r.ddl = newDDL(&a.cfg, a.sink, r.reg, opts, r.adm, r.retry, a.log.With("topic", a.cfg.names().SchemaChanges()))
 
@@ -163,6 +200,7 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 		// large as capture's batches.
 		kgo.ProducerBatchMaxBytes(topics.MaxBatchBytes),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			r.health.ok(classKafka)
 			r.log.Info("partitions assigned", "partitions", partitionsString(m))
 		}),
 		// The write in flight finishes before partitions are given up;
@@ -185,7 +223,13 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 	}
 	r.cl = cl
 	r.cfg.Metrics.consuming()
-	defer cl.CloseAllowingRebalance()
+	r.health.consuming()
+	defer func() {
+		closeWithin(cl, closeTimeout)
+		if r.stopping.Load() {
+			r.leaveGroup()
+		}
+	}()
 	// Whatever ends the loop, the write in flight ends first (it is
 	// cancelled with ctx when Run stops); the revoke callbacks of Close
 	// wait for it.
@@ -214,20 +258,7 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 		if fetches.IsClientClosed() {
 			return r.stopWith(errors.New("kafka consumer closed"))
 		}
-		var ferr error
-		fetches.EachError(func(t string, p int32, err error) {
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				return
-			}
-			if kgo.IsRetryableBrokerErr(err) {
-				r.log.Warn("kafka fetch error; retrying", "topic", t, "partition", p, "error", err)
-				return
-			}
-			if ferr == nil {
-				ferr = fmt.Errorf("read %s partition %d: %w", t, p, err)
-			}
-		})
-		if ferr != nil {
+		if ferr := r.kafkaErrors(ctx, fetches); ferr != nil {
 			return r.stopWith(ferr)
 		}
 		polled := time.Now()
@@ -242,6 +273,9 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 				return r.shutdown(ctx)
 			}
 			return r.stopWith(rerr)
+		}
+		if fetches.NumRecords() > 0 {
+			r.health.ok(classKafka)
 		}
 		r.cfg.Metrics.read(fetches.NumRecords())
 		switch {
@@ -268,7 +302,9 @@ func (r *run) poll(ctx context.Context, stop *taskStop) kgo.Fetches {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, r.buf.firstAt.Add(r.cfg.FlushInterval))
 		defer cancel()
-	case stop != nil:
+	case stop != nil, !r.health.failingSince(classKafka).IsZero():
+		// Short polls: the task's requests are looked at, or whether Kafka
+		// is back is checked, between them.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Second)
 		defer cancel()
@@ -301,6 +337,7 @@ func (r *run) stopWith(err error) error {
 // context ended: the buffer whose write the end interrupted, if any, then
 // the buffer being filled.
 func (r *run) shutdown(ctx context.Context) error {
+	r.stopping.Store(true)
 	var left []*buffer
 	if h := r.w.await(); h != nil && h.err != nil {
 		left = append(left, h.buf)
@@ -484,7 +521,7 @@ func (r *run) codec(ctx context.Context, id int) (*envelopeCodec, error) {
 		return c, nil
 	}
 	var s avro.Schema
-	err := r.retry.do(ctx, "fetch schema "+strconv.Itoa(id), func(ctx context.Context) error {
+	err := r.retry.do(ctx, classRegistry, "fetch schema "+strconv.Itoa(id), func(ctx context.Context) error {
 		var err error
 		s, err = r.reg.Schema(ctx, id)
 		return registryErr(err)
@@ -520,7 +557,8 @@ func registryErr(err error) error {
 // record to the dead-letter topic and returns nil.
 func (r *run) unusable(ctx context.Context, rec *kgo.Record, table string, cause error) error {
 	if r.cfg.OnError != OnErrorDeadLetter {
-		return fmt.Errorf("%w; to set records that cannot be applied aside and go on, restart apply with --on-error dead-letter", cause)
+		r.health.failed(classRecord, false)
+		return fault.Permanent(fmt.Errorf("%w; to set records that cannot be applied aside and go on, restart apply with --on-error dead-letter", cause))
 	}
 	if err := r.deadLetter(ctx, rec, table, cause); err != nil {
 		return errors.Join(cause, err)
@@ -538,7 +576,7 @@ func (r *run) deadLetter(ctx context.Context, rec *kgo.Record, table string, cau
 	ready := r.dlqReady
 	r.dlqMu.Unlock()
 	if !ready {
-		err := r.retry.do(ctx, "create topic "+topic, func(ctx context.Context) error {
+		err := r.retry.do(ctx, classKafka, "create topic "+topic, func(ctx context.Context) error {
 			return Retryable(topics.Ensure(ctx, r.adm, topics.DeadLetterSpec(topic)))
 		})
 		if err != nil {
@@ -559,7 +597,7 @@ func (r *run) deadLetter(ctx context.Context, rec *kgo.Record, table string, cau
 			kgo.RecordHeader{Key: "syncline.group", Value: []byte(r.cfg.Group)},
 		),
 	}
-	err := r.retry.do(ctx, "write to "+topic, func(ctx context.Context) error {
+	err := r.retry.do(ctx, classKafka, "write to "+topic, func(ctx context.Context) error {
 		if err := r.cl.ProduceSync(ctx, out).FirstErr(); err != nil {
 			return Retryable(fmt.Errorf("write to dead-letter topic %s: %w", topic, err))
 		}
@@ -585,8 +623,12 @@ func (r *run) flush(ctx context.Context, b *buffer) error {
 	}
 	if err := r.commit(ctx, b.offsets); err != nil {
 		// The records are read again (by this member or another) and
-		// written again, which the version guard makes harmless.
+		// written again, which the version guard makes harmless; a later
+		// commit covers them too, once Kafka is back.
+		r.health.failed(classKafka, true)
 		r.log.Warn("commit offsets failed; the changes will be read again", "error", err)
+	} else if len(b.offsets) > 0 {
+		r.health.ok(classKafka)
 	}
 	r.cfg.Metrics.flushed(b.records)
 	return nil
@@ -596,6 +638,11 @@ func (r *run) flush(ctx context.Context, b *buffer) error {
 func (r *run) commit(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
 	if len(offsets) == 0 {
 		return nil
+	}
+	if r.stopping.Load() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, shutdownCommitTimeout)
+		defer cancel()
 	}
 	var cerr error
 	r.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
@@ -612,4 +659,111 @@ func (r *run) commit(ctx context.Context, offsets map[string]map[int32]kgo.Epoch
 		}
 	})
 	return cerr
+}
+
+// kafkaErrors looks at the errors a poll returned. Transient ones (the
+// broker is down or restarting, the group session or generation was lost,
+// a leader moved) are retried by the client; apply counts them, and stops
+// only when Kafka keeps failing for the retry window. Others stop apply.
+// While Kafka fails and a poll says nothing, a broker is pinged to notice
+// its return.
+func (r *run) kafkaErrors(ctx context.Context, fetches kgo.Fetches) error {
+	var ferr error
+	transient := false
+	fetches.EachError(func(t string, p int32, err error) {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		case isKafkaTransient(err):
+			if !transient {
+				transient = true
+				r.health.failed(classKafka, true)
+				r.logKafka("kafka unavailable; retrying", t, p, err)
+			}
+		case ferr == nil && errors.Is(err, kerr.FencedInstanceID):
+			ferr = fmt.Errorf("another member of group %s took instance id %q: give each apply process of a group its own --instance-id: %w",
+				r.cfg.Group, r.cfg.InstanceID, err)
+		case ferr == nil:
+			ferr = fmt.Errorf("read %s partition %d: %w", t, p, err)
+		}
+	})
+	if ferr != nil {
+		return ferr
+	}
+	since := r.health.failingSince(classKafka)
+	if since.IsZero() {
+		return nil
+	}
+	if !transient && time.Since(r.lastProbe) >= kafkaProbeEvery {
+		r.lastProbe = time.Now()
+		pctx, cancel := context.WithTimeout(ctx, kafkaProbeEvery)
+		err := r.cl.Ping(pctx)
+		cancel()
+		if err == nil {
+			r.log.Info("kafka answers again", "after", time.Since(since).Round(time.Millisecond))
+			r.health.ok(classKafka)
+			return nil
+		}
+	}
+	if time.Since(since) >= r.cfg.RetryWindow {
+		return fmt.Errorf("kafka: %w (%s, --retry-window)", ErrRetryWindow, r.cfg.RetryWindow)
+	}
+	return nil
+}
+
+// logKafka logs a transient Kafka error, at most once per retryLogEvery.
+func (r *run) logKafka(msg, topic string, partition int32, err error) {
+	if time.Since(r.lastKafkaLog) < retryLogEvery {
+		return
+	}
+	r.lastKafkaLog = time.Now()
+	r.log.Warn(msg, "topic", topic, "partition", partition, "error", err)
+}
+
+// kafkaBackoff is the Kafka client's wait before its next try of a failing
+// request: RetryBackoffMin doubled per failure, up to RetryBackoffMax.
+func (a *Apply) kafkaBackoff(fails int) time.Duration {
+	d := a.cfg.RetryBackoffMin
+	for i := 1; i < fails && d < a.cfg.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, a.cfg.RetryBackoffMax)
+}
+
+// closeWithin closes a consumer, allowing the rebalance it may wait for,
+// but returns after d at the latest: a close that comes while the group
+// rejoins would wait for the join (up to the rebalance timeout). The
+// client finishes closing in the background.
+func closeWithin(cl *kgo.Client, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl.CloseAllowingRebalance()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// leaveGroup makes a static member that stops on purpose leave the group
+// (a dynamic one left when its client closed), so that its partitions go
+// to the other members, or to its successor under another instance id (a
+// new pod), at once rather than after the session timeout. A member killed
+// without a chance to leave keeps its partitions until it restarts with
+// the same instance id, which gets them back at once.
+func (r *run) leaveGroup() {
+	if r.cfg.InstanceID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	resp, err := r.adm.LeaveGroup(ctx, kadm.LeaveGroup(r.cfg.Group).InstanceIDs(r.cfg.InstanceID).Reason("syncline apply stopping"))
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		r.log.Info("could not leave the group; the partitions move once the session times out", "instance_id", r.cfg.InstanceID, "error", err)
+	}
 }

@@ -362,7 +362,7 @@ func (d *ddl) skippedMetadata() string {
 func (d *ddl) commit(ctx context.Context, next int64) error {
 	var os kadm.Offsets
 	os.Add(kadm.Offset{Topic: d.topic, Partition: 0, At: next, LeaderEpoch: -1, Metadata: d.skippedMetadata()})
-	return d.retry.do(ctx, "commit schema-change position", func(ctx context.Context) error {
+	return d.retry.do(ctx, classKafka, "commit schema-change position", func(ctx context.Context) error {
 		resp, err := d.adm.CommitOffsets(ctx, d.cfg.ddlGroup(), os)
 		if err == nil {
 			err = resp.Error()
@@ -391,7 +391,7 @@ func (d *ddl) endOffset(ctx context.Context, since time.Time) (int64, error) {
 	}
 	start := time.Now()
 	var end int64
-	err := d.retry.do(ctx, "list offsets of "+d.topic, func(ctx context.Context) error {
+	err := d.retry.do(ctx, classKafka, "list offsets of "+d.topic, func(ctx context.Context) error {
 		listed, err := d.adm.ListEndOffsets(ctx, d.topic)
 		if err != nil {
 			return Retryable(fmt.Errorf("list offsets of %s: %w", d.topic, err))
@@ -469,7 +469,7 @@ func (d *ddl) run(ctx context.Context, ready chan<- struct{}) error {
 	// The topic must exist before rows are read: a batch waits for the
 	// events below the topic's end, and a missing topic (or one the
 	// client's metadata does not know yet) has none.
-	err := d.retry.do(ctx, "create topic "+d.topic, func(ctx context.Context) error {
+	err := d.retry.do(ctx, classKafka, "create topic "+d.topic, func(ctx context.Context) error {
 		if err := topics.Ensure(ctx, d.adm, topics.SchemaChangesSpec(d.topic)); err != nil {
 			return Retryable(err)
 		}
@@ -478,7 +478,15 @@ func (d *ddl) run(ctx context.Context, ready chan<- struct{}) error {
 	if err != nil {
 		return fmt.Errorf("schema-change topic: %w", err)
 	}
-	done, err := d.committed(ctx)
+	var done int64
+	err = d.retry.do(ctx, classKafka, "fetch the schema-change position", func(ctx context.Context) error {
+		var err error
+		done, err = d.committed(ctx)
+		if err != nil && !isAuth(err) {
+			return Retryable(err)
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -535,7 +543,9 @@ func (d *ddl) run(ctx context.Context, ready chan<- struct{}) error {
 		}
 		var ferr error
 		fetches.EachError(func(t string, p int32, err error) {
-			if ferr == nil && !errors.Is(err, kerr.UnknownTopicOrPartition) && !kgo.IsRetryableBrokerErr(err) {
+			// Transient errors (the broker restarts) are retried by the
+			// client; the consumer loop follows Kafka's health.
+			if ferr == nil && !isKafkaTransient(err) {
 				ferr = fmt.Errorf("read %s partition %d: %w", t, p, err)
 			}
 		})
@@ -607,7 +617,7 @@ func (d *ddl) applyLocked(ctx context.Context, idx int) error {
 		return nil
 	}
 	what := fmt.Sprintf("schema change %s of %s", ev.Kind, tableName{ev.Database, ev.Table})
-	err := d.retry.do(ctx, what, func(ctx context.Context) error {
+	err := d.retry.do(ctx, classTarget, what, func(ctx context.Context) error {
 		if err := d.sink.SchemaChange(ctx, ev); err != nil {
 			return err
 		}
@@ -652,7 +662,7 @@ func (d *ddl) decode(ctx context.Context, r *kgo.Record) (SchemaChange, error) {
 	c, ok := d.codecs[id]
 	if !ok {
 		var s avro.Schema
-		err := d.retry.do(ctx, "fetch schema "+strconv.Itoa(id), func(ctx context.Context) error {
+		err := d.retry.do(ctx, classRegistry, "fetch schema "+strconv.Itoa(id), func(ctx context.Context) error {
 			var err error
 			s, err = d.reg.Schema(ctx, id)
 			return registryErr(err)

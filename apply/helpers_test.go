@@ -25,6 +25,7 @@ import (
 	applypg "github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/filter"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
@@ -73,6 +74,9 @@ func runChild(raw string) int {
 	defer sink.Close()
 	if err := a.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "apply:", err)
+		if fault.IsPermanent(err) {
+			return fault.ExitPermanent
+		}
 		return 1
 	}
 	return 0

@@ -16,11 +16,16 @@ type Metrics struct {
 	retries     prometheus.Counter
 	deadLetters prometheus.Counter
 	ddl         prometheus.Counter
+	failingFor  prometheus.GaugeFunc
+	lastClass   *prometheus.GaugeVec
 
 	// What the delay figure is computed from when it is read.
 	newest    atomic.Int64 // unix nanoseconds of the newest source commit applied
 	lastDelay atomic.Int64 // the delay, in nanoseconds, when newest was applied
 	unapplied atomic.Int64 // records read and not yet written and committed
+	// failingSince is the unix nanoseconds of the first failure of the
+	// current failure streak, 0 when healthy.
+	failingSince atomic.Int64
 }
 
 // NewMetrics creates apply's metrics and registers them with reg; a nil reg
@@ -43,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		retries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "syncline_apply_retries_total",
-			Help: "Target operations retried after a retryable error.",
+			Help: "Operations retried after a transient error of Kafka, the schema registry or the target.",
 		}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "syncline_apply_dead_letters_total",
@@ -58,8 +63,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "syncline_apply_delay_seconds",
 		Help: "While changes read from Kafka wait to be written, now minus the source commit time of the newest change applied to the target (it grows while the target refuses or stalls writes); once all are written, that difference when the newest was applied.",
 	}, m.delaySeconds)
+	m.failingFor = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "syncline_apply_failing_seconds",
+		Help: "Seconds since the first failure of the current streak of failures of Kafka, the registry or the target that apply retries; 0 when healthy.",
+	}, m.failingSeconds)
+	m.lastClass = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "syncline_apply_last_error_class",
+		Help: "1 for the class of the last error apply met (kafka, registry, target, auth, record), 0 for the others; all 0 before any error.",
+	}, []string{"class"})
+	for _, c := range errorClasses() {
+		m.lastClass.WithLabelValues(string(c)).Set(0)
+	}
 	if reg != nil {
-		reg.MustRegister(m.delay, m.rows, m.batchRows, m.writeTime, m.retries, m.deadLetters, m.ddl)
+		reg.MustRegister(m.delay, m.rows, m.batchRows, m.writeTime, m.retries, m.deadLetters, m.ddl, m.failingFor, m.lastClass)
 	}
 	return m
 }
@@ -128,10 +144,43 @@ func (m *Metrics) delaySeconds() float64 {
 	return time.Duration(m.lastDelay.Load()).Seconds()
 }
 
-func (m *Metrics) retry() {
-	if m != nil {
+// failure records an error of class: the last error class, a retry when
+// apply retries it, and the start of the failure streak (zero: none).
+func (m *Metrics) failure(class errorClass, retrying bool, since time.Time) {
+	if m == nil {
+		return
+	}
+	for _, c := range errorClasses() {
+		v := 0.0
+		if c == class {
+			v = 1
+		}
+		m.lastClass.WithLabelValues(string(c)).Set(v)
+	}
+	if retrying {
 		m.retries.Inc()
 	}
+	m.failing(since)
+}
+
+// failing sets the start of the failure streak; zero ends it.
+func (m *Metrics) failing(since time.Time) {
+	if m == nil {
+		return
+	}
+	if since.IsZero() {
+		m.failingSince.Store(0)
+		return
+	}
+	m.failingSince.Store(since.UnixNano())
+}
+
+func (m *Metrics) failingSeconds() float64 {
+	t := m.failingSince.Load()
+	if t == 0 {
+		return 0
+	}
+	return max(time.Since(time.Unix(0, t)), 0).Seconds()
 }
 
 func (m *Metrics) deadLetter() {

@@ -14,13 +14,8 @@ import (
 	"github.com/syncline/syncline/endpoint"
 )
 
-// Backoff bounds of the retry loop.
-const (
-	retryFirstWait = 100 * time.Millisecond
-	retryMaxWait   = 30 * time.Second
-	// retryLogEvery rate-limits the log line of a retry loop.
-	retryLogEvery = 30 * time.Second
-)
+// retryLogEvery rate-limits the log line of a retry loop.
+const retryLogEvery = 30 * time.Second
 
 // ErrRetryWindow is wrapped by the error of an operation that kept failing
 // with retryable errors for the whole retry window.
@@ -55,26 +50,30 @@ func IsRetryable(err error) bool {
 }
 
 // retrier runs operations again while they fail with retryable errors, with
-// exponential backoff, for at most its window.
+// exponential backoff between minWait and maxWait, for at most its window.
+// It tells health about every failure and success, per dependency.
 type retrier struct {
-	window  time.Duration
-	log     *slog.Logger
-	metrics *Metrics
+	window           time.Duration
+	minWait, maxWait time.Duration
+	log              *slog.Logger
+	health           *health
 }
 
 // do runs op until it succeeds, fails with an error that is not retryable,
-// the window since the first failure is over, or ctx ends. what names the
-// operation in the log and in the error.
-func (r retrier) do(ctx context.Context, what string, op func(ctx context.Context) error) error {
+// the window since the first failure is over, or ctx ends. class is the
+// dependency op talks to; what names the operation in the log and in the
+// error.
+func (r retrier) do(ctx context.Context, class errorClass, what string, op func(ctx context.Context) error) error {
 	var (
 		first   time.Time
-		wait    = retryFirstWait
+		wait    = r.minWait
 		lastLog time.Time
 		tries   int
 	)
 	for {
 		err := op(ctx)
 		if err == nil {
+			r.health.ok(class)
 			if tries > 0 {
 				r.log.Info("succeeded after retrying", "operation", what, "retries", tries, "after", time.Since(first).Round(time.Millisecond))
 			}
@@ -84,6 +83,8 @@ func (r retrier) do(ctx context.Context, what string, op func(ctx context.Contex
 			return ctx.Err()
 		}
 		if !IsRetryable(err) {
+			err = markPermanent(err)
+			r.health.failed(classOf(class, err), false)
 			return err
 		}
 		now := time.Now()
@@ -94,7 +95,7 @@ func (r retrier) do(ctx context.Context, what string, op func(ctx context.Contex
 			return fmt.Errorf("%w (%s, --retry-window): %w", ErrRetryWindow, r.window, err)
 		}
 		tries++
-		r.metrics.retry()
+		r.health.failed(class, true)
 		if now.Sub(lastLog) >= retryLogEvery {
 			lastLog = now
 			r.log.Warn("retrying", "operation", what, "error", err, "retries", tries,
@@ -107,6 +108,6 @@ func (r retrier) do(ctx context.Context, what string, op func(ctx context.Contex
 			return ctx.Err()
 		case <-t.C:
 		}
-		wait = min(wait*2, retryMaxWait)
+		wait = min(wait*2, r.maxWait)
 	}
 }

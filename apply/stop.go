@@ -37,7 +37,7 @@ func (r *run) watchTask(ctx context.Context, opts []kgo.Opt) (*taskStop, error) 
 	}
 	store := task.NewStore(opts, r.cfg.Prefix, r.cfg.Task)
 	var next int64
-	err := r.retry.do(ctx, "read the task topic", func(ctx context.Context) error {
+	err := r.retry.do(ctx, classKafka, "read the task topic", func(ctx context.Context) error {
 		var err error
 		_, next, err = store.Latest(ctx)
 		if err != nil && !errors.Is(err, task.ErrNoRevision) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -183,7 +184,7 @@ func (r *run) writeGroup(ctx context.Context, g *group) error {
 	}
 	began := time.Now()
 	err = r.write(ctx, t, changes)
-	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrRetryWindow) {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrRetryWindow) && !fault.IsPermanent(err) {
 		// The table may have changed behind apply's back: check its shape
 		// once more before looking for the record at fault.
 		if perr := r.prepare(ctx, t, true); perr == nil {
@@ -191,7 +192,9 @@ func (r *run) writeGroup(ctx context.Context, g *group) error {
 		}
 	}
 	if err != nil {
-		if ctx.Err() != nil || errors.Is(err, ErrRetryWindow) || len(batch) == 0 {
+		// A fault of the target as a whole (credentials, privileges, a
+		// missing database, a changed key) is no record's fault.
+		if ctx.Err() != nil || errors.Is(err, ErrRetryWindow) || fault.IsPermanent(err) || len(batch) == 0 {
 			return fmt.Errorf("apply batch to %s: %w", g.target, err)
 		}
 		return r.writeOneByOne(ctx, t, batch, err)
@@ -202,7 +205,7 @@ func (r *run) writeGroup(ctx context.Context, g *group) error {
 
 // write writes changes with retries.
 func (r *run) write(ctx context.Context, t schema.Table, changes []Change) error {
-	return r.retry.do(ctx, "write to "+t.Database+"."+t.Name, func(ctx context.Context) error {
+	return r.retry.do(ctx, classTarget, "write to "+t.Database+"."+t.Name, func(ctx context.Context) error {
 		return r.sink.Write(ctx, t, changes)
 	})
 }
@@ -219,7 +222,7 @@ func (r *run) writeOneByOne(ctx context.Context, t schema.Table, batch []pending
 			r.cfg.Metrics.wrote(table, b2i(p.change.Op == Upsert), b2i(p.change.Op == Delete), 0, p.change.SourceTS)
 			continue
 		}
-		if ctx.Err() != nil || errors.Is(err, ErrRetryWindow) {
+		if ctx.Err() != nil || errors.Is(err, ErrRetryWindow) || fault.IsPermanent(err) {
 			return fmt.Errorf("apply batch to %s: %w", table, err)
 		}
 		cause := fmt.Errorf("apply %s (%s, version %d) to %s: %w", at(p.it.rec), p.change.Op, p.change.Version, table, err)
@@ -259,7 +262,7 @@ func (r *run) shapeOf(g *group, newest int) (schema.Table, error) {
 	}
 	for _, k := range t.Key {
 		if _, _, ok := t.Column(k); !ok {
-			return schema.Table{}, fmt.Errorf("key column %s is not a column of the table's newest shape (changing the primary key is not supported)", k)
+			return schema.Table{}, fmt.Errorf("%w: key column %s is not a column of the table's newest shape (changing the primary key is not supported)", ErrKeyChanged, k)
 		}
 	}
 	return t, nil
@@ -320,7 +323,7 @@ func (r *run) prepare(ctx context.Context, t schema.Table, force bool) error {
 	}
 	opts := PrepareOptions{Existing: r.cfg.ExistingTables, Renamed: r.ddl.hist.renamed[name], DropColumns: true,
 		KeepTypes: r.ddl.hist.keep[name]}
-	err := r.retry.do(ctx, "prepare "+name.String(), func(ctx context.Context) error {
+	err := r.retry.do(ctx, classTarget, "prepare "+name.String(), func(ctx context.Context) error {
 		return r.sink.Prepare(ctx, t, opts)
 	})
 	if err != nil {

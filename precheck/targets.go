@@ -202,3 +202,26 @@ func (t *targetConn) existingTables(ctx context.Context, dbs []string) (map[stri
 	}
 	return out, nil
 }
+
+// Target checks one target as apply needs it when it starts: it connects
+// (the credentials, the database the URL names), then checks that the user
+// may create, alter and write the tables of dbs (MySQL databases or
+// PostgreSQL schemas; on ClickHouse with a scratch table; with no dbs on
+// MySQL and PostgreSQL, the connection only). When the connection fails,
+// the error says why and wraps endpoint's sentinels (ErrAuth,
+// ErrUnknownDatabase, ErrUnreachable); otherwise the report holds the
+// target.privileges results.
+func Target(ctx context.Context, e endpoint.Endpoint, dbs []string, timeout time.Duration) (Report, error) {
+	r := &run{cfg: Config{Targets: []endpoint.Endpoint{e}, Timeout: timeout}.withDefaults()}
+	r.log = r.cfg.Logger
+	defer r.close()
+	t, err := connectTarget(ctx, e, r.cfg.Timeout)
+	if err != nil {
+		return Report{}, err
+	}
+	r.targets = []*targetConn{t}
+	for _, db := range dbs {
+		r.tables = append(r.tables, sourceTable{db: db})
+	}
+	return Report{Results: checkTargetPrivileges(ctx, r)}, nil
+}

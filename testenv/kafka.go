@@ -80,3 +80,16 @@ func (k *KafkaCluster) Close() error {
 	k.Cluster.Close()
 	return nil
 }
+
+// NewRestartableKafka starts a private broker that persists to a directory
+// of the test and can be stopped and started on the same port, plus a schema
+// registry; both are closed when the test ends.
+func NewRestartableKafka(t testing.TB) *RestartableKafka {
+	t.Helper()
+	k, err := LaunchRestartableKafka(t.TempDir())
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { _ = k.Close() })
+	return k
+}

@@ -229,8 +229,13 @@ func classify(err error) error {
 	}
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {
-		if retryableCode(ex.Code) {
+		switch {
+		case retryableCode(ex.Code):
 			return apply.Retryable(err)
+		case ex.Code == 164, ex.Code == 192, ex.Code == 193, ex.Code == 497, ex.Code == 516:
+			// READONLY, UNKNOWN_USER, WRONG_PASSWORD, ACCESS_DENIED,
+			// AUTHENTICATION_FAILED
+			return apply.Privilege(err)
 		}
 		return err
 	}

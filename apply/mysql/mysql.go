@@ -165,6 +165,11 @@ func (s *Sink) put(c *conn, broken bool) {
 func (s *Sink) dial(ctx context.Context) (*conn, error) {
 	c, err := endpoint.DialMySQL(ctx, s.ep, s.opts.ConnectTimeout)
 	if err != nil {
+		// A refused login or a missing database needs a person, as on the
+		// other targets; anything else may pass.
+		if errors.Is(err, endpoint.ErrAuth) || errors.Is(err, endpoint.ErrUnknownDatabase) {
+			return nil, err
+		}
 		return nil, apply.Retryable(err)
 	}
 	cn := &conn{c: c, stmts: map[string]*client.Stmt{}}
@@ -329,6 +334,16 @@ var retryableCodes = map[uint16]bool{
 	1158: true, 1159: true, 1160: true, 1161: true, // network read/write errors
 }
 
+// privilegeCodes are the server errors that say the user lacks a
+// privilege: no retry cures them, and they are no record's fault.
+var privilegeCodes = map[uint16]bool{
+	1044: true, // ER_DBACCESS_DENIED_ERROR
+	1045: true, // ER_ACCESS_DENIED_ERROR
+	1142: true, // ER_TABLEACCESS_DENIED_ERROR
+	1143: true, // ER_COLUMNACCESS_DENIED_ERROR
+	1227: true, // ER_SPECIFIC_ACCESS_DENIED_ERROR
+}
+
 // classify marks the errors worth retrying: server errors by code, and
 // connection failures.
 func classify(err error) error {
@@ -337,8 +352,11 @@ func classify(err error) error {
 	}
 	var me *mysql.MyError
 	if errors.As(err, &me) {
-		if retryableCodes[me.Code] {
+		switch {
+		case retryableCodes[me.Code]:
 			return apply.Retryable(err)
+		case privilegeCodes[me.Code]:
+			return apply.Privilege(err)
 		}
 		return err
 	}

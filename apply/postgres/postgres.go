@@ -182,6 +182,8 @@ func classify(err error) error {
 			pe.Code == "55P03",                // lock not available
 			strings.HasPrefix(pe.Code, "58"):  // system error
 			return apply.Retryable(err)
+		case pe.Code == "42501", pe.Code == "28000", pe.Code == "28P01": // insufficient privilege, bad login
+			return apply.Privilege(err)
 		}
 		return err
 	}

@@ -563,6 +563,9 @@ type k8sWorkload struct {
 								Name string `yaml:"name"`
 								Key  string `yaml:"key"`
 							} `yaml:"secretKeyRef"`
+							FieldRef struct {
+								FieldPath string `yaml:"fieldPath"`
+							} `yaml:"fieldRef"`
 						} `yaml:"valueFrom"`
 					} `yaml:"env"`
 					Ports []struct {
@@ -636,6 +639,12 @@ func TestKubernetesManifests(t *testing.T) {
 			var env []string
 			for _, e := range c.Env {
 				env = append(env, e.Name)
+				if f := e.ValueFrom.FieldRef.FieldPath; f != "" {
+					if f != "metadata.name" {
+						t.Errorf("%s: %s takes the pod's %s; only metadata.name is expected", where, e.Name, f)
+					}
+					continue
+				}
 				ref := e.ValueFrom.SecretKeyRef
 				if _, ok := secrets[ref.Name][ref.Key]; !ok {
 					t.Errorf("%s: %s refers to secret %s key %q, which deploy/k8s does not define", where, e.Name, ref.Name, ref.Key)
@@ -753,8 +762,12 @@ func TestSystemdUnits(t *testing.T) {
 			}
 			checkEnv(t, where+" "+name, cmd, names)
 		}
-		if !slices.Contains(svc["RestartPreventExitStatus"], "2") || !slices.Contains(svc["KillSignal"], "SIGTERM") {
+		prevent := strings.Fields(strings.Join(svc["RestartPreventExitStatus"], " "))
+		if !slices.Contains(prevent, "2") || !slices.Contains(svc["KillSignal"], "SIGTERM") {
 			t.Errorf("%s: want RestartPreventExitStatus=2 (usage errors) and KillSignal=SIGTERM", where)
+		}
+		if cmd == "apply" && !slices.Contains(prevent, strconv.Itoa(exitPermanent)) {
+			t.Errorf("%s: want RestartPreventExitStatus to hold %d (permanent faults)", where, exitPermanent)
 		}
 	}
 }
