@@ -39,6 +39,7 @@ const (
 	DefaultServerID      = 1001
 	DefaultChunkTime     = time.Second
 	DefaultRetryWindow   = 12 * time.Hour
+	DefaultKafkaTimeout  = 30 * time.Second
 )
 
 // Config configures a capture. Build it, call Validate (New does), then Run.
@@ -93,6 +94,13 @@ type Config struct {
 	// RetryWindow is how long capture keeps restarting after failures that
 	// may pass, such as a lost connection (DefaultRetryWindow).
 	RetryWindow time.Duration
+	// KafkaTimeout bounds how long a Kafka request, a record's delivery
+	// and a transaction's commit may keep failing or waiting before
+	// capture counts Kafka as down and restarts (DefaultKafkaTimeout).
+	KafkaTimeout time.Duration
+	// Health receives whether capture does its job (/readyz); none when
+	// nil.
+	Health Health
 	// Logger receives capture's log; slog.Default() when nil.
 	Logger *slog.Logger
 	// Metrics receives capture's figures; none when nil.
@@ -132,6 +140,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryWindow == 0 {
 		c.RetryWindow = DefaultRetryWindow
+	}
+	if c.KafkaTimeout == 0 {
+		c.KafkaTimeout = DefaultKafkaTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

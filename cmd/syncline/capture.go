@@ -64,6 +64,7 @@ func runCapture(c *cli.Context) error {
 	obs := newObserver()
 	cfg.Logger = log
 	cfg.Metrics = capture.NewMetrics(obs.reg)
+	cfg.Health = obs.part("capture")
 	if err := obs.serve(c.Context, c.String(flagMetricsAddr), log); err != nil {
 		return usagef(c, "--%s: %v", flagMetricsAddr, err)
 	}

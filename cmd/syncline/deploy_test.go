@@ -753,8 +753,8 @@ func TestSystemdUnits(t *testing.T) {
 			}
 			checkEnv(t, where+" "+name, cmd, names)
 		}
-		if !slices.Contains(svc["RestartPreventExitStatus"], "2") || !slices.Contains(svc["KillSignal"], "SIGTERM") {
-			t.Errorf("%s: want RestartPreventExitStatus=2 (usage errors) and KillSignal=SIGTERM", where)
+		if !slices.Contains(svc["RestartPreventExitStatus"], "2 3") || !slices.Contains(svc["KillSignal"], "SIGTERM") {
+			t.Errorf("%s: want RestartPreventExitStatus=2 3 (usage errors, permanent faults) and KillSignal=SIGTERM", where)
 		}
 	}
 }
