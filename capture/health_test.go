@@ -322,3 +322,28 @@ func (p *pipeline) runToEnd(edit func(*capture.Config)) error {
 	}
 	return err
 }
+
+// TestRegistryUnreachableAtFirstStart: a new capture whose schema registry
+// cannot be reached stops at once with a permanent fault naming it, rather
+// than retrying for its window.
+func TestRegistryUnreachableAtFirstStart(t *testing.T) {
+	p := newPipeline(t)
+	p.kafka = testenv.NewKafka(t)
+	p.spec.Brokers = p.kafka.Brokers
+	p.spec.Registry = fmt.Sprintf("http://127.0.0.1:%d", testenv.ClosedPort(t))
+	db := p.src.DB(t, p.db)
+	mustExec(t, db, "CREATE TABLE t (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
+	mustExec(t, db, "INSERT INTO t VALUES (1, 0)")
+
+	w, edit := watch()
+	err := p.runToEnd(edit)
+	if !fault.IsPermanent(err) || !strings.Contains(err.Error(), p.spec.Registry) {
+		t.Fatalf("first start with an unreachable registry: %v; want a permanent fault naming %s", err, p.spec.Registry)
+	}
+	if v := w.metric(t, "syncline_capture_last_error_class", "registry", p.db+".t"); v != 1 {
+		t.Errorf("last_error_class{class=registry,table=%s.t} = %v", p.db, v)
+	}
+	if n := w.metric(t, "syncline_capture_retries_total"); n != 0 {
+		t.Errorf("first start retried %v times", n)
+	}
+}
