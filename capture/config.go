@@ -179,6 +179,9 @@ func (c *Config) Validate() error {
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions: %d must be at least 1", c.Partitions))
 	}
+	if c.KafkaTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("kafka-timeout: %s must be at least 1s", c.KafkaTimeout))
+	}
 	if c.ChunkRows < 1 || c.BatchRows < 1 {
 		errs = append(errs, errors.New("chunk-rows and batch-rows must be at least 1"))
 	}

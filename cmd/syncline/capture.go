@@ -20,6 +20,7 @@ const (
 	flagHeartbeat     = "heartbeat"
 	flagSkipDDLAt     = "skip-ddl-at"
 	flagRetryWindow   = "retry-window"
+	flagKafkaTimeout  = "kafka-timeout"
 )
 
 func captureCommand() *cli.Command {
@@ -37,6 +38,7 @@ func captureCommand() *cli.Command {
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagFlushInterval, Value: capture.DefaultFlushInterval, Usage: "longest wait before events are committed to Kafka"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagHeartbeat, Value: capture.DefaultHeartbeat, Usage: "how often the position advances on an idle source"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRetryWindow, Value: capture.DefaultRetryWindow, Usage: "how long to keep restarting from the last checkpoint after failures that may pass (lost connections)"}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagKafkaTimeout, Value: capture.DefaultKafkaTimeout, Usage: "how long Kafka may fail or keep a transaction waiting before capture counts it as down and restarts"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagSkipDDLAt, Usage: "skip the one DDL statement at binlog `FILE:POS` that the parser cannot read (capture names it when it stops)"}),
 	}
 	return newCommand(&cli.Command{
@@ -126,6 +128,7 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 		ChunkRows: c.Int(flagChunkRows), BatchRows: c.Int(flagBatchRows),
 		FlushInterval: c.Duration(flagFlushInterval), Heartbeat: c.Duration(flagHeartbeat),
 		SkipDDLAt: c.String(flagSkipDDLAt), RetryWindow: c.Duration(flagRetryWindow),
+		KafkaTimeout: c.Duration(flagKafkaTimeout),
 	}
 	if spec != nil {
 		cfg.Name, cfg.Task = spec.Name, spec.Name
