@@ -417,7 +417,7 @@ func (r *run) storeTask(ctx context.Context) error {
 	}
 	rev, _, err := r.store.Init(ctx, r.cfg.Tables.(*task.Objects).List())
 	if err != nil {
-		return fmt.Errorf("task %s: %w", r.cfg.Task, err)
+		return inClass(ClassKafka, fmt.Errorf("task %s: %w", r.cfg.Task, err))
 	}
 	r.revision = rev.Revision
 	return nil
