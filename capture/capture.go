@@ -83,6 +83,7 @@ type run struct {
 
 	// Health.
 	streak         *streak
+	established    bool // an earlier run found or committed a checkpoint
 	checkpointRead bool // the checkpoint was looked up in Kafka
 	hasCheckpoint  bool // and found
 	committed      bool // the run committed a transaction
@@ -107,7 +108,7 @@ func (c *Capture) Run(ctx context.Context) error {
 	backoff := time.Second
 	established := false // a checkpoint was found or committed
 	for {
-		r := &run{Capture: c, gtidSet: map[uint32]string{}, streak: s}
+		r := &run{Capture: c, gtidSet: map[uint32]string{}, streak: s, established: established}
 		err := r.run(ctx)
 		established = established || r.hasCheckpoint || r.committed
 		if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
@@ -164,7 +165,7 @@ func (r *run) run(ctx context.Context) error {
 	names := topics.Names{Prefix: cfg.Prefix}
 	conn, err := endpoint.DialMySQL(ctx, cfg.Source, 10*time.Second)
 	if err != nil {
-		if startupFault(err) {
+		if startupFault(err) && !r.established {
 			// Whether a checkpoint exists decides how this is taken.
 			r.lookupCheckpoint(ctx, kopts, names)
 		}

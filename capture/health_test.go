@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
@@ -345,5 +346,42 @@ func TestRegistryUnreachableAtFirstStart(t *testing.T) {
 	}
 	if n := w.metric(t, "syncline_capture_retries_total"); n != 0 {
 		t.Errorf("first start retried %v times", n)
+	}
+}
+
+// TestKafkaRefusesCredentials: Kafka refusing capture's SASL credentials is
+// a permanent fault of class auth, not an outage to wait out.
+func TestKafkaRefusesCredentials(t *testing.T) {
+	p := newPipeline(t)
+	k, err := testenv.LaunchKafka(kfake.EnableSASL(), kfake.Superuser("PLAIN", "capture", "right-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k.Close() })
+	// Refuse as Apache Kafka does, with SASL_AUTHENTICATION_FAILED (kfake
+	// itself only closes the connection).
+	k.Cluster.ControlKey(int16(kmsg.SASLAuthenticate), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		k.Cluster.KeepControl()
+		resp := req.(*kmsg.SASLAuthenticateRequest).ResponseKind().(*kmsg.SASLAuthenticateResponse)
+		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
+		msg := "Authentication failed: Invalid username or password"
+		resp.ErrorMessage = &msg
+		return resp, nil, true
+	})
+	p.kafka = k
+	p.spec.Brokers, p.spec.Registry = k.Brokers, k.RegistryURL
+	db := p.src.DB(t, p.db)
+	mustExec(t, db, "CREATE TABLE t (id BIGINT PRIMARY KEY)")
+
+	w, edit := watch()
+	err = p.runToEnd(func(cfg *capture.Config) {
+		edit(cfg)
+		cfg.Kafka.SASLMechanism, cfg.Kafka.SASLUser, cfg.Kafka.SASLPassword = "plain", "capture", "wrong-secret"
+	})
+	if !fault.IsPermanent(err) || strings.Contains(err.Error(), "wrong-secret") {
+		t.Fatalf("Kafka refusing the credentials: %v; want a permanent fault without the password", err)
+	}
+	if v := w.metric(t, "syncline_capture_last_error_class", "auth", ""); v != 1 {
+		t.Errorf("last_error_class{class=auth} = %v", v)
 	}
 }
