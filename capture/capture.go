@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
@@ -87,6 +88,13 @@ type run struct {
 	snap       *snapshot
 	snapDone   []*tableState // tables whose snapshot the current round finished (onlineddl.go)
 	parser     *parser.Parser
+
+	// Health.
+	streak         *streak
+	established    bool // an earlier run found or committed a checkpoint
+	checkpointRead bool // the checkpoint was looked up in Kafka
+	hasCheckpoint  bool // and found
+	committed      bool // the run committed a transaction
 }
 
 // Run captures until ctx is done or an error stops it. On return every event
@@ -95,33 +103,42 @@ type run struct {
 // A failure that may pass (a lost connection, Kafka unavailable) restarts
 // the capture from its last checkpoint, with backoff, for up to RetryWindow;
 // one that needs a person (a setting, a purged position, a keyless table, an
-// unreadable DDL) stops it at once.
+// unreadable DDL, refused credentials or privileges) stops it at once with
+// an error marked fault.Permanent. Before capture has a checkpoint (its
+// first start), a source it cannot reach and a registry it cannot use are
+// such settings too.
+//
+// Health hears NotReady while capture starts or retries, and Ready once a
+// run commits; the metrics count the retries and time the failing streak.
 func (c *Capture) Run(ctx context.Context) error {
-	var failingSince time.Time
+	s := &streak{log: c.log, metrics: c.cfg.Metrics, health: c.cfg.Health}
+	s.notReady("starting: connecting to Kafka and the source")
 	backoff := time.Second
+	established := false // a checkpoint was found or committed
 	for {
-		r := &run{Capture: c, gtidSet: map[uint32]string{}}
-		started := time.Now()
+		r := &run{Capture: c, gtidSet: map[uint32]string{}, streak: s, established: established}
 		err := r.run(ctx)
+		established = established || r.hasCheckpoint || r.committed
 		if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 			return nil
 		}
 		if errors.Is(err, errTaskStopped) {
 			return nil
 		}
-		if err == nil || permanent(err) {
-			return err
+		if err == nil {
+			return nil
 		}
-		if time.Since(started) > time.Minute {
-			failingSince, backoff = time.Time{}, time.Second
+		err = explain(err, c.cfg.Source.User)
+		if permanent(err) || (r.checkpointRead && !established && startupFault(err)) {
+			s.stopped(err)
+			return fault.Permanent(err)
 		}
-		if failingSince.IsZero() {
-			failingSince = started
+		if r.committed {
+			backoff = time.Second
 		}
-		if time.Since(failingSince) > c.cfg.RetryWindow {
+		if failingFor := s.failure(err, backoff); failingFor > c.cfg.RetryWindow {
 			return fmt.Errorf("giving up after retrying for %s: %w", c.cfg.RetryWindow, err)
 		}
-		c.log.Warn("capture failed; restarting from the last checkpoint", "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -137,34 +154,39 @@ func permanent(err error) bool {
 		ErrPositionPurged, ErrUnparsedDDL, ErrBinlogOff, ErrNotRowFormat, ErrNotFullImage,
 		ErrNoRowMetadata, ErrNoTablesFound, errBadTable, endpoint.ErrAuth, endpoint.ErrBadURL,
 		schema.ErrNoKey, schema.ErrUnsupportedType, schema.ErrNoRowMetadata, errCheckpoint, errUndecodable,
-		errBadRules, task.ErrBadSpec, errOversized,
+		errBadRules, task.ErrBadSpec, errOversized, errPrivilege,
 	} {
 		if errors.Is(err, target) {
 			return true
 		}
 	}
-	return false
+	return isKafkaAuth(err)
 }
 
 func (r *run) run(ctx context.Context) error {
 	cfg := r.cfg
-	conn, err := endpoint.DialMySQL(ctx, cfg.Source, 10*time.Second)
+	kopts, err := cfg.Kafka.Opts()
 	if err != nil {
 		return err
+	}
+	kopts = append(kopts, kgo.RetryTimeout(cfg.KafkaTimeout))
+	names := topics.Names{Prefix: cfg.Prefix}
+	conn, err := endpoint.DialMySQL(ctx, cfg.Source, 10*time.Second)
+	if err != nil {
+		if startupFault(err) && !r.established {
+			// Whether a checkpoint exists decides how this is taken.
+			r.lookupCheckpoint(ctx, kopts, names)
+		}
+		return inClass(ClassSource, err)
 	}
 	defer conn.Close()
 	r.conn = conn
 	info, err := checkSource(conn)
 	if err != nil {
-		return err
+		return inClass(ClassSource, err)
 	}
 	r.flavor, r.srcID = info.flavor, info.serverID
 
-	kopts, err := cfg.Kafka.Opts()
-	if err != nil {
-		return err
-	}
-	names := topics.Names{Prefix: cfg.Prefix}
 	adminCl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
@@ -172,22 +194,26 @@ func (r *run) run(ctx context.Context) error {
 	err = topics.Ensure(ctx, kadm.NewClient(adminCl), topics.CheckpointsSpec(names.Checkpoints()))
 	adminCl.Close()
 	if err != nil {
-		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
+		return inClass(ClassKafka, fmt.Errorf("kafka %s: %w", cfg.Kafka, err))
 	}
 	if err := r.loadTask(ctx, kopts); err != nil {
-		return err
+		return inClass(ClassKafka, err)
 	}
 	cp, err := topics.ReadCheckpoint(ctx, kopts, names.Checkpoints(), cfg.Name)
 	if errors.Is(err, topics.ErrNoCheckpoint) {
 		cp, err = nil, nil
 	}
 	if err != nil {
-		return err
+		return inClass(ClassKafka, fmt.Errorf("kafka %s: %w", cfg.Kafka, err))
+	}
+	r.checkpointRead, r.hasCheckpoint = true, cp != nil
+	if cp != nil && cp.SourceTSMillis > 0 {
+		cfg.Metrics.restored(time.UnixMilli(cp.SourceTSMillis))
 	}
 
 	srcl, err := sr.NewClient(sr.URLs(cfg.RegistryURL))
 	if err != nil {
-		return fmt.Errorf("registry %s: %w", cfg.RegistryURL, err)
+		return inClass(ClassRegistry, fmt.Errorf("registry %s: %w", cfg.RegistryURL, err))
 	}
 	prod, err := kgo.NewClient(append(kopts[:len(kopts):len(kopts)],
 		kgo.TransactionalID("syncline-capture-"+cfg.Name),
@@ -202,6 +228,10 @@ func (r *run) run(ctx context.Context) error {
 		// which they are created with): a batch is checked compressed by
 		// the broker, uncompressed by the producer.
 		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)),
+		// A record Kafka does not take within the timeout fails the
+		// transaction, and capture restarts, rather than waiting on a
+		// broker that is gone.
+		kgo.RecordDeliveryTimeout(cfg.KafkaTimeout),
 	)...)
 	if err != nil {
 		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
@@ -215,7 +245,7 @@ func (r *run) run(ctx context.Context) error {
 
 	start, err := r.restore(ctx, cp, info)
 	if err != nil {
-		return err
+		return inClass(ClassSource, err)
 	}
 	r.log.Info("capture starting", "source", cfg.Source.Redacted(), "flavor", r.flavor,
 		"position", start.String(), "tables", len(r.tables), "snapshot_pending", r.pendingSnapshots())
@@ -247,7 +277,14 @@ func (r *run) run(ctx context.Context) error {
 	defer syncer.Close()
 	streamer, err := syncer.StartSync(mysql.Position{Name: start.File, Pos: start.Pos})
 	if err != nil {
-		return fmt.Errorf("start binlog stream at %s: %w", start, err)
+		var me *mysql.MyError
+		if errors.As(err, &me) && me.Code == mysql.ER_ACCESS_DENIED_ERROR {
+			// The same user just logged in: the binlog connection is
+			// refused for want of REPLICATION SLAVE.
+			return fmt.Errorf("%w: the source refused the binlog connection (%s); grant the capture user REPLICATION SLAVE: GRANT REPLICATION SLAVE ON *.* TO '%s'@'%%'",
+				errPrivilege, me.Message, cfg.Source.User)
+		}
+		return inClass(ClassSource, fmt.Errorf("start binlog stream at %s: %w", start, err))
 	}
 	defer r.closeSnapshot()
 	err = r.stream(ctx, streamer)
@@ -255,6 +292,20 @@ func (r *run) run(ctx context.Context) error {
 		err = r.pub.abort(err)
 	}
 	return r.purgedError(err, start)
+}
+
+// lookupCheckpoint finds out, without creating anything, whether capture
+// has a checkpoint; it stays unknown when Kafka does not answer.
+func (r *run) lookupCheckpoint(ctx context.Context, kopts []kgo.Opt, names topics.Names) {
+	ctx, cancel := context.WithTimeout(ctx, 2*r.cfg.KafkaTimeout)
+	defer cancel()
+	_, err := topics.ReadCheckpoint(ctx, kopts, names.Checkpoints(), r.cfg.Name)
+	switch {
+	case err == nil:
+		r.checkpointRead, r.hasCheckpoint = true, true
+	case errors.Is(err, topics.ErrNoCheckpoint):
+		r.checkpointRead = true
+	}
 }
 
 // purgedError turns the server's "could not find first log file" into
@@ -394,7 +445,7 @@ func (r *run) storeTask(ctx context.Context) error {
 	}
 	rev, _, err := r.store.Init(ctx, r.cfg.Tables.(*task.Objects).List())
 	if err != nil {
-		return fmt.Errorf("task %s: %w", r.cfg.Task, err)
+		return inClass(ClassKafka, fmt.Errorf("task %s: %w", r.cfg.Task, err))
 	}
 	r.revision = rev.Revision
 	return nil
@@ -454,12 +505,19 @@ func (r *run) checkpoint() topics.Checkpoint {
 
 // commit commits the open Kafka transaction with the current checkpoint.
 func (r *run) commit(ctx context.Context) error {
-	if err := r.pub.commit(ctx, r.checkpoint()); err != nil {
-		return err
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.KafkaTimeout)
+	defer cancel()
+	if err := r.pub.commit(cctx, r.checkpoint()); err != nil {
+		if ctx.Err() == nil && cctx.Err() != nil {
+			err = fmt.Errorf("kafka did not take the transaction within %s: %w", r.cfg.KafkaTimeout, err)
+		}
+		return inClass(ClassKafka, err)
 	}
 	r.lastCommit = time.Now()
 	r.dirty = false
+	r.committed = true
 	r.cfg.Metrics.committed(r.sourceTS)
 	r.cfg.Metrics.tablesParked(r.parkedCount())
+	r.streak.committed()
 	return nil
 }

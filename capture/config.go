@@ -39,6 +39,7 @@ const (
 	DefaultServerID      = 1001
 	DefaultChunkTime     = time.Second
 	DefaultRetryWindow   = 12 * time.Hour
+	DefaultKafkaTimeout  = 30 * time.Second
 )
 
 // maxRecordBytes bounds Config.MaxRecordBytes: Kafka's record batch sizes
@@ -111,6 +112,13 @@ type Config struct {
 	// its table topics are created with, or raised to (topics.MaxBatchBytes
 	// by default, and at least that).
 	MaxRecordBytes int
+	// KafkaTimeout bounds how long a Kafka request, a record's delivery
+	// and a transaction's commit may keep failing or waiting before
+	// capture counts Kafka as down and restarts (DefaultKafkaTimeout).
+	KafkaTimeout time.Duration
+	// Health receives whether capture does its job (/readyz); none when
+	// nil.
+	Health Health
 	// Logger receives capture's log; slog.Default() when nil.
 	Logger *slog.Logger
 	// Metrics receives capture's figures; none when nil.
@@ -159,6 +167,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRecordBytes == 0 {
 		c.MaxRecordBytes = topics.MaxBatchBytes
+	}
+	if c.KafkaTimeout == 0 {
+		c.KafkaTimeout = DefaultKafkaTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -210,6 +221,9 @@ func (c *Config) Validate() error {
 		if _, err := parsePosition(at); err != nil {
 			errs = append(errs, fmt.Errorf("skip-ddl-at: %w", err))
 		}
+	}
+	if c.KafkaTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("kafka-timeout: %s must be at least 1s", c.KafkaTimeout))
 	}
 	if c.ChunkRows < 1 || c.BatchRows < 1 {
 		errs = append(errs, errors.New("chunk-rows and batch-rows must be at least 1"))

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,13 +11,23 @@ import (
 type Metrics struct {
 	rows          *prometheus.CounterVec
 	bytes         *prometheus.CounterVec
-	delay         prometheus.Gauge
 	snapshotRows  *prometheus.GaugeVec
 	snapshotTotal *prometheus.GaugeVec
 	commits       prometheus.Counter
 	parked        prometheus.Gauge
 	refused       prometheus.Counter
 	oversized     *prometheus.CounterVec
+	checkpointTS  prometheus.Gauge
+	retries       prometheus.Counter
+	lastError     *prometheus.GaugeVec
+
+	// sourceTS is the source time (Unix milliseconds) of the last change
+	// committed; the delay is the clock minus it, so it grows while
+	// capture cannot commit. 0 when unknown.
+	sourceTS atomic.Int64
+	// failingSince is when the current streak of failures began (Unix
+	// nanoseconds); 0 when healthy.
+	failingSince atomic.Int64
 }
 
 // NewMetrics creates capture's metrics and registers them with reg.
@@ -28,9 +39,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "syncline_capture_bytes_total", Help: "Bytes of change events published (key plus value), by table.",
 		}, []string{"table"}),
-		delay: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "syncline_capture_delay_seconds", Help: "Now minus the source commit time of the last captured change; advances with heartbeats on an idle source.",
-		}),
 		snapshotRows: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "syncline_capture_snapshot_rows", Help: "Rows read by the snapshot so far, by table.",
 		}, []string{"table"}),
@@ -43,6 +51,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		parked: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "syncline_capture_tables_parked", Help: "Selected tables set aside because they cannot be captured (no usable key, a column type without a mapping); the others stream on. See the capture log or syncline status.",
 		}),
+		checkpointTS: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "syncline_capture_checkpoint_timestamp_seconds", Help: "Unix time of the last checkpoint committed to Kafka (every heartbeat on an idle source); 0 before the first.",
+		}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "syncline_capture_retries_total", Help: "Failures after which capture restarted from its last checkpoint.",
+		}),
+		lastError: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "syncline_capture_last_error_class", Help: "1 for the class (source, kafka, registry, auth, other) and table (empty unless the error is one table's) of the error of the current streak of failures; no series while healthy.",
+		}, []string{"class", "table"}),
 	}
 	m.refused = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "syncline_capture_task_revisions_refused_total", Help: "Revisions of the task's object list that did not fit the source; capture went on with the previous list.",
@@ -50,7 +67,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.oversized = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "syncline_capture_oversized_rows_total", Help: "Row changes larger than a Kafka record may be, published without their large columns (--oversized skip-columns), by table.",
 	}, []string{"table"})
-	reg.MustRegister(m.rows, m.bytes, m.delay, m.snapshotRows, m.snapshotTotal, m.commits, m.parked, m.refused, m.oversized)
+	delay := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "syncline_capture_delay_seconds", Help: "Now minus the source commit time of the last committed change; advances with heartbeats on an idle source and grows while capture cannot commit.",
+	}, func() float64 {
+		ts := m.sourceTS.Load()
+		if ts == 0 {
+			return 0
+		}
+		return max(time.Since(time.UnixMilli(ts)).Seconds(), 0)
+	})
+	failing := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "syncline_capture_failing_seconds", Help: "Seconds since the first failure of the current streak of failures; 0 while healthy (a commit ends a streak).",
+	}, func() float64 {
+		since := m.failingSince.Load()
+		if since == 0 {
+			return 0
+		}
+		return max(time.Since(time.Unix(0, since)).Seconds(), 0)
+	})
+	reg.MustRegister(m.rows, m.bytes, delay, m.snapshotRows, m.snapshotTotal, m.commits, m.checkpointTS, m.retries, failing, m.lastError,
+		m.parked, m.refused, m.oversized)
 	return m
 }
 
@@ -88,9 +124,42 @@ func (m *Metrics) committed(sourceTS time.Time) {
 		return
 	}
 	m.commits.Inc()
-	if !sourceTS.IsZero() {
-		m.delay.Set(max(time.Since(sourceTS).Seconds(), 0))
+	m.checkpointTS.Set(float64(time.Now().UnixMilli()) / 1000)
+	m.restored(sourceTS)
+}
+
+// restored sets the source time the delay counts from: a commit's, or at
+// start the stored checkpoint's.
+func (m *Metrics) restored(sourceTS time.Time) {
+	if m != nil && !sourceTS.IsZero() {
+		m.sourceTS.Store(sourceTS.UnixMilli())
 	}
+}
+
+// failing records a failure of a streak that began at since.
+func (m *Metrics) failing(since time.Time, class, table string) {
+	if m == nil {
+		return
+	}
+	m.failingSince.Store(since.UnixNano())
+	m.lastError.Reset()
+	m.lastError.WithLabelValues(class, table).Set(1)
+}
+
+// retried counts a restart after a failure.
+func (m *Metrics) retried() {
+	if m != nil {
+		m.retries.Inc()
+	}
+}
+
+// healthy ends a streak of failures.
+func (m *Metrics) healthy() {
+	if m == nil {
+		return
+	}
+	m.failingSince.Store(0)
+	m.lastError.Reset()
 }
 
 func (m *Metrics) snapshot(table string, rows, estimate int64) {

@@ -260,7 +260,8 @@ func (p *publisher) encodeLoop(ctx context.Context, batches <-chan *changeBatch,
 	for b := range batches {
 		if !failed && !p.q.discard.Load() {
 			if err := p.produceBatch(ctx, b); err != nil {
-				p.fail(err)
+				// An encoding error; Kafka's come through the promise.
+				p.fail(inClass(ClassOther, err))
 				failed = true
 			}
 		}

@@ -92,7 +92,7 @@ func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name
 	}
 	p.promise = func(r *kgo.Record, err error) {
 		if err != nil {
-			p.fail(fmt.Errorf("produce to kafka: %w", err))
+			p.fail(inClass(ClassKafka, fmt.Errorf("produce to kafka: %w", err)))
 		}
 		p.blocks.done(r)
 	}
@@ -121,20 +121,21 @@ func (p *publisher) codec(ctx context.Context, full schema.Table, rulesOf func(d
 	if err != nil {
 		return nil, err
 	}
+	table := t.Database + "." + t.Name
 	spec := topics.TableSpec(topic, p.parts)
 	if p.oversize.max > topics.MaxBatchBytes {
 		spec.Configs["max.message.bytes"] = strconv.Itoa(p.oversize.max)
 	}
 	if err := p.ensureTopic(ctx, spec); err != nil {
-		return nil, err
+		return nil, tableError(ClassKafka, table, err)
 	}
 	keyID, err := p.reg.Register(ctx, topics.KeySubject(topic), keySch)
 	if err != nil {
-		return nil, fmt.Errorf("register key schema of %s.%s: %w", t.Database, t.Name, err)
+		return nil, tableError(ClassRegistry, table, fmt.Errorf("register key schema of %s: %w", table, err))
 	}
 	envID, err := p.reg.Register(ctx, topics.ValueSubject(topic), envSch)
 	if err != nil {
-		return nil, fmt.Errorf("register value schema of %s.%s: %w", t.Database, t.Name, err)
+		return nil, tableError(ClassRegistry, table, fmt.Errorf("register value schema of %s: %w", table, err))
 	}
 	enc, err := schema.NewEncoder(t)
 	if err != nil {
@@ -229,7 +230,7 @@ func (p *publisher) begin(ctx context.Context) error {
 		return nil
 	}
 	if err := p.cl.BeginTransaction(); err != nil {
-		return fmt.Errorf("begin kafka transaction: %w", err)
+		return inClass(ClassKafka, fmt.Errorf("begin kafka transaction: %w", err))
 	}
 	p.inTxn = true
 	p.pending = 0
@@ -291,10 +292,10 @@ func (p *publisher) schemaChange(ctx context.Context, ev map[string]any, db stri
 		}
 		var err error
 		if p.ddlKeyID, err = p.reg.Register(ctx, topics.KeySubject(topic), p.strSchema); err != nil {
-			return fmt.Errorf("register schema-change key schema: %w", err)
+			return inClass(ClassRegistry, fmt.Errorf("register schema-change key schema: %w", err))
 		}
 		if p.ddlValID, err = p.reg.Register(ctx, topics.ValueSubject(topic), p.ddlSchema); err != nil {
-			return fmt.Errorf("register schema-change value schema: %w", err)
+			return inClass(ClassRegistry, fmt.Errorf("register schema-change value schema: %w", err))
 		}
 	}
 	key, err := avro.Marshal(p.strSchema, db)

@@ -89,7 +89,7 @@ func listTables(ctx context.Context, conn *client.Conn, sel Selection) (map[stri
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w %s on the source: check --tables", ErrNoTablesFound, sel)
+		return nil, fmt.Errorf("%w %s on the source: check --tables, and that the capture user has SELECT on the tables", ErrNoTablesFound, sel)
 	}
 	return out, nil
 }

@@ -354,5 +354,5 @@ func (r *run) readError(err error) error {
 	if i := strings.LastIndex(msg, ", Err: "); i >= 0 && strings.Contains(msg, "don't know how to handle") {
 		return fmt.Errorf("%w after %s: %s; the table holds a column type capture cannot read (such as a MariaDB COMPRESSED column): change the column or leave the table out with --exclude-tables", errUndecodable, r.resumePos, msg[i+len(", Err: "):])
 	}
-	return fmt.Errorf("read binlog after %s: %w", r.resumePos, err)
+	return inClass(ClassSource, fmt.Errorf("read binlog after %s: %w", r.resumePos, err))
 }

@@ -29,6 +29,10 @@ import (
 // metadataMaxAge bounds the age of the topic metadata a report uses.
 const metadataMaxAge = 250 * time.Millisecond
 
+// DefaultStalledAfter is Config.StalledAfter's default: many heartbeats of
+// a capture with the default --heartbeat (1s).
+const DefaultStalledAfter = 30 * time.Second
+
 // ExactLagLimit is the largest lag of one partition, in offsets, that
 // Collect counts exactly by reading the records in question.
 const ExactLagLimit = 10000
@@ -47,6 +51,10 @@ type Config struct {
 	// Groups are the apply consumer groups to report; when empty, every
 	// group that committed offsets on the prefix's table topics.
 	Groups []string
+	// StalledAfter is the age beyond which capture's checkpoint counts as
+	// stalled: a running capture commits one at least every heartbeat,
+	// even on an idle source (DefaultStalledAfter).
+	StalledAfter time.Duration
 }
 
 // Validate fills in defaults and checks the configuration without I/O.
@@ -57,7 +65,13 @@ func (c *Config) Validate() error {
 	if c.Capture == "" {
 		c.Capture = c.Prefix
 	}
+	if c.StalledAfter == 0 {
+		c.StalledAfter = DefaultStalledAfter
+	}
 	var errs []error
+	if c.StalledAfter < 0 {
+		errs = append(errs, fmt.Errorf("stalled-after: %s must be positive", c.StalledAfter))
+	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -100,6 +114,10 @@ type Capture struct {
 	Delay time.Duration
 	// Age is how long ago the checkpoint was written.
 	Age time.Duration
+	// Stalled is set when Age is beyond Config.StalledAfter: capture is
+	// down, or cannot commit (Kafka or the source is unreachable), and has
+	// been for about Age.
+	Stalled bool
 }
 
 // Snapshotting counts the tables whose snapshot is not finished.
@@ -305,6 +323,7 @@ func (m *Monitor) Collect(ctx context.Context) (*Report, error) {
 		}
 		if c.Checkpoint.TSMillis > 0 {
 			c.Age = max(rep.At.Sub(time.UnixMilli(c.Checkpoint.TSMillis)), 0)
+			c.Stalled = c.Age > m.cfg.StalledAfter
 		}
 	}
 	return rep, nil

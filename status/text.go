@@ -105,6 +105,10 @@ func (r *Report) captureLine() string {
 	if n := c.Parked(); n > 0 {
 		stage += fmt.Sprintf(", %d parked (cannot be captured, see below)", n)
 	}
+	if c.Stalled {
+		return fmt.Sprintf("capture %q: stalled for %s: no checkpoint since %s (last at %s, %s, delay %s then); capture is down or cannot reach Kafka or the source: see its log and /readyz",
+			c.Name, formatDuration(c.Age), time.UnixMilli(cp.TSMillis).UTC().Format("2006-01-02 15:04:05 UTC"), pos, stage, delay)
+	}
 	return fmt.Sprintf("capture %q: %s at %s, delay %s, checkpoint %s ago", c.Name, stage, pos, delay, formatDuration(c.Age))
 }
 

@@ -107,20 +107,25 @@ func runApply(c *cli.Context) error {
 	log.Info("starting apply", "group", cfg.Group, "instance_id", cfg.InstanceID)
 	ctx, cancel := context.WithCancel(c.Context)
 	defer cancel()
-	go followReady(ctx, a, obs, log)
+	obs.ready.Store(true)
+	go followReady(ctx, a, obs.part("apply"), log)
 	return a.Run(ctx)
 }
 
 // followReady makes /readyz follow apply's health until ctx ends: not
-// ready while apply starts, or cannot reach Kafka, the registry or its
-// target.
-func followReady(ctx context.Context, a *apply.Apply, obs *observer, log *slog.Logger) {
+// ready, with the reason, while apply starts, or cannot reach Kafka, the
+// registry or its target.
+func followReady(ctx context.Context, a *apply.Apply, part *readiness, log *slog.Logger) {
 	t := time.NewTicker(readyEvery)
 	defer t.Stop()
 	last := ""
 	for {
 		ok, why := a.Ready()
-		obs.ready.Store(ok)
+		if ok {
+			part.Ready()
+		} else {
+			part.NotReady(why)
+		}
 		if why != last && why != "starting" {
 			if ok {
 				log.Info("ready")

@@ -24,6 +24,7 @@ const (
 	flagOversized     = "oversized"
 	flagMaxRecord     = "max-record-bytes"
 	flagOnlineDDL     = "online-ddl"
+	flagKafkaTimeout  = "kafka-timeout"
 )
 
 func captureCommand() *cli.Command {
@@ -45,6 +46,7 @@ func captureCommand() *cli.Command {
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxRecord, Value: topics.MaxBatchBytes, Usage: "the largest Kafka record capture produces, in bytes; capture raises its topics' max.message.bytes to it"}),
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagSkipDDLAt, Usage: "pass by the statements at binlog positions `FILE:POS[,FILE:POS...]` that capture stopped at and cannot follow (it names the position when it stops); each is logged and committed past, so the flag can stay set (repeatable)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagOnlineDDL, Value: string(capture.OnlineDDLAuto), Usage: "auto: follow pt-online-schema-change and gh-ost migrations (their _t_new/_t_gho helper tables are not captured, the swap is one alter_table of t), or off"}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagKafkaTimeout, Value: capture.DefaultKafkaTimeout, Usage: "how long Kafka may fail or keep a transaction waiting before capture counts it as down and restarts"}),
 	}
 	return newCommand(&cli.Command{
 		Name:  "capture",
@@ -71,6 +73,7 @@ func runCapture(c *cli.Context) error {
 	obs := newObserver()
 	cfg.Logger = log
 	cfg.Metrics = capture.NewMetrics(obs.reg)
+	cfg.Health = obs.part("capture")
 	if err := obs.serve(c.Context, c.String(flagMetricsAddr), log); err != nil {
 		return usagef(c, "--%s: %v", flagMetricsAddr, err)
 	}
@@ -133,7 +136,8 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 		FlushInterval: c.Duration(flagFlushInterval), Heartbeat: c.Duration(flagHeartbeat),
 		SkipDDLAt: splitList(c.StringSlice(flagSkipDDLAt)), RetryWindow: c.Duration(flagRetryWindow),
 		Oversized: capture.OversizedMode(c.String(flagOversized)), MaxRecordBytes: c.Int(flagMaxRecord),
-		OnlineDDL: capture.OnlineDDLMode(c.String(flagOnlineDDL)),
+		OnlineDDL:    capture.OnlineDDLMode(c.String(flagOnlineDDL)),
+		KafkaTimeout: c.Duration(flagKafkaTimeout),
 	}
 	if spec != nil {
 		cfg.Name, cfg.Task = spec.Name, spec.Name

@@ -244,6 +244,7 @@ func targetFlags(c *cli.Context) ([]endpoint.Endpoint, error) {
 func runPipeline(ctx context.Context, log *slog.Logger, obs *observer, capCfg capture.Config, applies []devApply) error {
 	capCfg.Logger = log
 	capCfg.Metrics = capture.NewMetrics(obs.reg)
+	capCfg.Health = obs.part("capture")
 	cp, err := capture.New(capCfg)
 	if err != nil {
 		return err

@@ -20,7 +20,16 @@ import (
 	"github.com/syncline/syncline/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+// mainEnv turns the test binary into syncline itself, so that tests can run
+// a real syncline process and see its exit status.
+const mainEnv = "SYNCLINE_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+	}
+	os.Exit(testenv.Run(m))
+}
 
 // runCLI runs syncline in-process with args and returns the exit status,
 // stdout and stderr.

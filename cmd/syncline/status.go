@@ -17,6 +17,7 @@ import (
 const (
 	flagWatch    = "watch"
 	flagInterval = "interval"
+	flagStalled  = "stalled-after"
 )
 
 // clearScreen moves the cursor home and clears a terminal.
@@ -27,6 +28,7 @@ func statusCommand() *cli.Command {
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagGroup, Usage: "an apply consumer group to report (repeatable; default: every group that committed offsets on the task's topics)"}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagWatch, Usage: "refresh the report every --interval until interrupted"}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagInterval, Value: 2 * time.Second, Usage: "time between two reports (rates are measured over it)"}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagStalled, Value: status.DefaultStalledAfter, Usage: "show capture as stalled when its last checkpoint is older than this (it commits one every --heartbeat)"}),
 	}
 	for _, f := range kafkaFlags() {
 		if f.Names()[0] != flagMetricsAddr {
@@ -62,7 +64,7 @@ func runStatus(c *cli.Context) error {
 	}
 	mon, err := status.New(status.Config{
 		Kafka: k, RegistryURL: c.String(flagRegistry), Prefix: c.String(flagTopicPrefix),
-		Groups: splitList(c.StringSlice(flagGroup)),
+		Groups: splitList(c.StringSlice(flagGroup)), StalledAfter: c.Duration(flagStalled),
 	})
 	if err != nil {
 		return usagef(c, "%v", err)

@@ -470,8 +470,8 @@ func TestTaskSpecErrors(t *testing.T) {
 		{"bad pattern", "objects:\n  - database: " + db + "\n    tables: [\"t[\"]\n", "objects[0].tables[0]", exitUsage},
 		{"bad filter", "objects:\n  - database: " + db + "\n    filter: \"v >\"\n", "objects[0].filter", exitUsage},
 		{"bad capture flag", "capture:\n  chunk-rowz: 5\nobjects:\n  - database: " + db + "\n", "capture.chunk-rowz: unknown key", exitUsage},
-		{"filter on a missing column", "objects:\n  - database: " + db + "\n    filter: \"nope = 1\"\n", "objects[0].filter", exitFailed},
-		{"missing drop column", "objects:\n  - database: " + db + "\n    drop-columns: [nope]\n", "objects[0].drop-columns", exitFailed},
+		{"filter on a missing column", "objects:\n  - database: " + db + "\n    filter: \"nope = 1\"\n", "objects[0].filter", exitPermanent},
+		{"missing drop column", "objects:\n  - database: " + db + "\n    drop-columns: [nope]\n", "objects[0].drop-columns", exitPermanent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, "task.yaml", base+tc.spec)
