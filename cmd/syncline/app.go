@@ -107,6 +107,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			captureCommand(),
 			applyCommand(),
 			statusCommand(),
+			consoleCommand(),
 			verifyCommand(),
 			taskCommand(),
 			devCommand(),
