@@ -39,7 +39,9 @@ var errNoTables = errors.New("give the tables as db.table names")
 // badTableError is a table name that is not db.table.
 type badTableError struct{ name string }
 
-func (e *badTableError) Error() string { return fmt.Sprintf("%q: give tables as db.table names", e.name) }
+func (e *badTableError) Error() string {
+	return fmt.Sprintf("%q: give tables as db.table names", e.name)
+}
 
 // parseTableNames parses exact db.table names.
 func parseTableNames(names []string) ([][2]string, error) {
