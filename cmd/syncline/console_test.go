@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syncline/syncline/testenv"
+)
+
+// browser runs Debian's chromium headless on url: it waits until the
+// page's scripts have fetched and rendered (virtual time), then returns the
+// DOM as rendered and, when png is not empty, saves a screenshot of the
+// same state there.
+func browser(t *testing.T, url, png string) string {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is missing (Debian package chromium; .ci/deps installs it): %v", err)
+	}
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=3000", "--window-size=1280,900", "--dump-dom"}
+	if png != "" {
+		args = append(args, "--screenshot="+png)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, append(args, url)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %s: %v\n%s", url, err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// tableStage returns the stage the rendered page shows for a table; ""
+// when it shows no row for it.
+func tableStage(dom, table string) string {
+	m := regexp.MustCompile(`<tr data-table="` + regexp.QuoteMeta(table) + `" data-stage="([a-z]*)"`).FindStringSubmatch(dom)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// chartPoints returns how many points the rendered page drew in a chart,
+// and the points of its line.
+func chartPoints(dom, id string) (int, string) {
+	m := regexp.MustCompile(`<svg id="` + id + `"[^>]* data-points="([0-9]+)"`).FindStringSubmatch(dom)
+	if m == nil {
+		return 0, ""
+	}
+	n, _ := strconv.Atoi(m[1])
+	i := strings.Index(dom, `<svg id="`+id+`"`)
+	j := strings.Index(dom[i:], "</svg>")
+	line := regexp.MustCompile(`<polyline points="([^"]*)"`).FindStringSubmatch(dom[i : i+j])
+	if line == nil {
+		return n, ""
+	}
+	return n, line[1]
+}
+
+// TestConsoleInBrowser runs syncline dev with its console and loads the
+// page in a real headless browser: a table held by a lock shows as
+// snapshotting, then, released, as streaming; the delay chart draws points;
+// a screenshot of the page with the tables is a PNG.
+func TestConsoleInBrowser(t *testing.T) {
+	src := testenv.Source(t)
+	db := src.NewDatabase(t)
+	tgt := testenv.Target(t)
+	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+db+"`") })
+	for _, table := range []string{"customers", "orders"} {
+		src.Exec(t, "CREATE TABLE `"+db+"`."+table+" (id INT PRIMARY KEY, name VARCHAR(40))")
+		insertRows(t, src, db+"."+table, 1, 200)
+	}
+	// A write lock holds the snapshot's reads of orders (capture commits
+	// customers first: it snapshots in name order, and commits every
+	// --batch-rows).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lock, err := src.DB(t, db).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	defer lock.ExecContext(context.Background(), "UNLOCK TABLES")
+	if _, err := lock.ExecContext(ctx, "LOCK TABLES orders WRITE"); err != nil {
+		t.Fatal(err)
+	}
+
+	ports := freePorts(t, 3)
+	url := "http://127.0.0.1:" + strconv.Itoa(ports[2]) + "/"
+	dev := background(t, "dev", "--source", src.URL(""), "--tables", db+".*", "--data-dir", t.TempDir(),
+		"--kafka-port", strconv.Itoa(ports[0]), "--registry-port", strconv.Itoa(ports[1]), "--console", "127.0.0.1:"+strconv.Itoa(ports[2]),
+		"--topic-prefix", "console_"+db, "--flush-interval", "20ms", "--heartbeat", "200ms", "--chunk-rows", "50", "--batch-rows", "50",
+		"--target", tgt.URL(""))
+	waitUntil(t, 20*time.Second, "dev printing the console's URL", func() bool {
+		out, _ := dev.Output()
+		return strings.Contains(out, "syncline dev: console at "+url)
+	})
+
+	orders := db + ".orders"
+	var dom string
+	waitUntil(t, 30*time.Second, "the page showing orders snapshotting", func() bool {
+		dom = browser(t, url, "")
+		return tableStage(dom, orders) == "snapshot"
+	})
+	if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+		t.Fatal(err)
+	}
+	png := filepath.Join(t.TempDir(), "console.png")
+	waitUntil(t, 30*time.Second, "the page showing orders streaming and a delay chart", func() bool {
+		dom = browser(t, url, png)
+		n, line := chartPoints(dom, "chart-delay")
+		return tableStage(dom, orders) == "streaming" && tableStage(dom, db+".customers") == "streaming" && n >= 2 && strings.Count(line, ",") >= 2
+	})
+	for _, want := range []string{">" + db + ".customers<", ">" + db + ".orders<", "console_" + db + "-apply-mysql", "Delay behind the source"} {
+		if !strings.Contains(dom, want) {
+			t.Fatalf("the rendered page lacks %q:\n%s", want, dom)
+		}
+	}
+	shot, err := os.ReadFile(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shot) < 10000 || !bytes.HasPrefix(shot, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("the screenshot is not a PNG of a page (%d bytes)", len(shot))
+	}
+	if os.Getenv("SYNCLINE_UPDATE_DOCS") != "" {
+		if err := os.WriteFile(repoPath("docs", "console.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The page polls /api/task; the read-only console refuses changes.
+	resp, err := http.Get(url + "api/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Changes bool `json:"changes"`
+		Capture struct {
+			Stage string `json:"stage"`
+		} `json:"capture"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&v)
+	resp.Body.Close()
+	if err != nil || v.Changes || v.Capture.Stage != "streaming" {
+		t.Fatalf("/api/task: %v, %+v", err, v)
+	}
+	resp, err = http.Post(url+"api/stop", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("POST /api/stop to a read-only console: %s, want 403", resp.Status)
+	}
+	if code, _, stderr := dev.Stop(); code != 0 {
+		t.Fatalf("syncline dev exited with %d:\n%s", code, stderr)
+	}
+}
