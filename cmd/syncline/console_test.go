@@ -14,8 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncline/syncline/console"
 	"github.com/syncline/syncline/testenv"
 )
+
+// View is the console's state as GET /api/task returns it.
+type View = console.View
 
 // browser runs Debian's chromium headless on url: it waits until the
 // page's scripts have fetched and rendered (virtual time), then returns the
@@ -168,5 +172,121 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if code, _, stderr := dev.Stop(); code != 0 {
 		t.Fatalf("syncline dev exited with %d:\n%s", code, stderr)
+	}
+}
+
+// consolePost posts a change to the console as its page does, with token
+// and origin as given ("" leaves a header out); it returns the status and
+// the reply.
+func consolePost(t *testing.T, url, path, token, origin, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("X-Syncline-Token", token)
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reply struct{ Message, Error string }
+	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, reply.Message + reply.Error
+}
+
+// TestConsoleAllowChanges changes a running task from the console started
+// with --allow-changes: a POST without the page's token or from another
+// origin is refused, a table missing on the source is refused by the same
+// check as syncline task add-tables, an existing one is added and then
+// streams, and it is removed again; each change is a revision of the
+// object list that the page shows.
+func TestConsoleAllowChanges(t *testing.T) {
+	e := newTaskEnv(t, "- database: DB\n  tables: [a]", "DB:\n  rename: TDB")
+	for _, table := range []string{"a", "b"} {
+		e.src.Exec(t, "CREATE TABLE `"+e.db+"`."+table+" (id INT PRIMARY KEY, name VARCHAR(40))")
+		insertRows(t, e.src, e.db+"."+table, 1, 20)
+	}
+	capture, apply := e.start(t)
+	defer capture.Stop()
+	defer apply.Stop()
+
+	addr := "127.0.0.1:" + strconv.Itoa(freePorts(t, 1)[0])
+	url := "http://" + addr + "/"
+	con := background(t, "console", "--config", e.spec, "--allow-changes", "--listen", addr, "--interval", "300ms")
+	defer con.Stop()
+	var page string
+	waitUntil(t, 20*time.Second, "the console's page", func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		page = b.String()
+		return resp.StatusCode == http.StatusOK
+	})
+	m := regexp.MustCompile(`<meta name="syncline-token" content="([0-9a-f]+)">`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page carries no token:\n%s", page)
+	}
+	token := m[1]
+	// view returns the object list's revision and the stage of table b.
+	view := func() (int, string) {
+		resp, err := http.Get(url + "api/task")
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		var v View
+		if json.NewDecoder(resp.Body).Decode(&v) != nil || v.Objects == nil {
+			return 0, ""
+		}
+		for _, tb := range v.Tables {
+			if tb.Name == e.db+".b" {
+				return v.Objects.Revision, tb.Stage
+			}
+		}
+		return v.Objects.Revision, ""
+	}
+	waitUntil(t, 30*time.Second, "the console showing revision 1", func() bool { rev, _ := view(); return rev == 1 })
+
+	add := `{"tables": ["` + e.db + `.b"]}`
+	if code, msg := consolePost(t, url, "api/tables/add", "", "", add); code != http.StatusForbidden {
+		t.Fatalf("a change without the token: %d %s, want 403", code, msg)
+	}
+	if code, msg := consolePost(t, url, "api/tables/add", token, "http://evil.example", add); code != http.StatusForbidden {
+		t.Fatalf("a change from another origin: %d %s, want 403", code, msg)
+	}
+	code, msg := consolePost(t, url, "api/tables/add", token, "http://"+addr, `{"tables": ["`+e.db+`.missing"]}`)
+	if code != http.StatusConflict || !strings.Contains(msg, e.db+".missing does not exist on the source") || !strings.Contains(msg, "nothing was changed") {
+		t.Fatalf("adding a missing table: %d %s", code, msg)
+	}
+	if code, msg := consolePost(t, url, "api/tables/add", token, "http://"+addr, add); code != http.StatusOK || !strings.Contains(msg, "object list revision 2 written") {
+		t.Fatalf("adding %s.b: %d %s", e.db, code, msg)
+	}
+	waitUntil(t, 30*time.Second, "the console showing b streaming in revision 2", func() bool {
+		rev, stage := view()
+		return rev == 2 && stage == "streaming"
+	})
+	waitUntil(t, 30*time.Second, "b's rows in the target", func() bool {
+		return len(rows(e.tgtDB, "SELECT id FROM `"+e.tdb+"`.b")) == 20
+	})
+	if code, msg := consolePost(t, url, "api/tables/remove", token, "", add); code != http.StatusOK || !strings.Contains(msg, "object list revision 3 written") {
+		t.Fatalf("removing %s.b: %d %s", e.db, code, msg)
+	}
+	waitUntil(t, 10*time.Second, "the console showing revision 3", func() bool { rev, _ := view(); return rev == 3 })
+	code, stdout, stderr := runCLI(t, "task", "show", "--config", e.spec)
+	if code != 0 || !strings.Contains(stdout, "revision 3 (remove-tables "+e.db+".b") {
+		t.Fatalf("syncline task show after the console's changes: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

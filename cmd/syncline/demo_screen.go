@@ -34,8 +34,8 @@ type demoState struct {
 	// stage is capture's stage in one word (starting, snapshotting,
 	// streaming), capture its state in words, delay its delay.
 	stage, capture, delay string
-	tables         []demoTable
-	applying       bool
+	tables                []demoTable
+	applying              bool
 }
 
 // demoTable is one shop table's row.
