@@ -112,6 +112,8 @@ type demo struct {
 	// exe names syncline in the commands the demo prints.
 	exe         string
 	consoleAddr string
+	// introText is what the demo printed at start; consoleURL its console.
+	introText, consoleURL string
 
 	src    *testenv.MySQL
 	ch     *testenv.ClickHouseServer
@@ -199,7 +201,10 @@ func (d *demo) run(ctx context.Context, orders int, metricsAddr string) (err err
 		return fmt.Errorf("--%s: %w", flagConsole, err)
 	}
 	defer func() { cancel(); waitConsole() }()
-	d.intro(d.out, consoleURL, spec)
+	var intro strings.Builder
+	d.intro(&intro, consoleURL, spec)
+	fmt.Fprint(d.out, intro.String())
+	d.introText, d.consoleURL = intro.String(), consoleURL
 	if err := d.writeCommands(consoleURL, spec); err != nil {
 		return err
 	}

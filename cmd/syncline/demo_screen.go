@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -70,9 +71,18 @@ func (d *demo) show(ctx context.Context, mon *status.Monitor) {
 		}
 		st := d.state(ctx, rep)
 		if term {
+			width, height := terminalSize(d.out)
 			var b strings.Builder
-			st.writeScreen(&b, terminalWidth(d.out), d.logPath)
-			fmt.Fprint(d.out, restoreAndCut+b.String())
+			st.writeScreen(&b, width, d.logPath)
+			screen := b.String()
+			if termRows(d.introText, width)+termRows(screen, width) < height {
+				fmt.Fprint(d.out, restoreAndCut+screen)
+			} else {
+				// Too short for both: the screen alone, with the way
+				// back to the introduction.
+				head := fitLine("Console: "+d.consoleURL+"  Commands: "+filepath.Join(d.dir, demoCommandsFile), width)
+				fmt.Fprint(d.out, clearScreen+head+"\n"+screen)
+			}
 		} else {
 			st.writeLine(d.out)
 		}
@@ -208,12 +218,24 @@ func fitLine(s string, width int) string {
 	return string(r[:width-1]) + "…"
 }
 
-// terminalWidth returns the width of the terminal w is, 80 when unknown.
-func terminalWidth(w io.Writer) int {
+// terminalSize returns the width and height of the terminal w is, 80 by
+// 24 when unknown.
+func terminalSize(w io.Writer) (width, height int) {
+	width, height = 80, 24
 	if f, ok := w.(*os.File); ok {
-		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
-			return int(ws.Col)
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 && ws.Row > 0 {
+			width, height = int(ws.Col), int(ws.Row)
 		}
 	}
-	return 80
+	return width, height
+}
+
+// termRows counts the terminal rows text takes at width, wrapped lines
+// included.
+func termRows(text string, width int) int {
+	n := 0
+	for line := range strings.Lines(text) {
+		n += max(1, (utf8.RuneCountInString(strings.TrimSuffix(line, "\n"))+width-1)/width)
+	}
+	return n
 }
