@@ -66,6 +66,13 @@ func taskCommand() *cli.Command {
 			"see the same tables. These commands change it while the task runs: capture snapshots added tables online,\n" +
 			"between binlog transactions, and stops publishing removed ones (their target tables are left as they are).",
 		HideHelpCommand: true,
+		Action: func(c *cli.Context) error {
+			names := commandNames(c.Command.Subcommands)
+			if c.Args().Present() {
+				return usagef(c, "unknown command \"task %s\"%s", c.Args().First(), didYouMean(c.Args().First(), names))
+			}
+			return cli.ShowSubcommandHelp(c)
+		},
 		Subcommands: []*cli.Command{
 			sub(&cli.Command{Name: "show", Usage: "print the task's object list as kept in Kafka", Action: runTaskShow}, false),
 			sub(&cli.Command{Name: "add-tables", Usage: "add tables to the running task (backfilled online)", ArgsUsage: "db.table...", Action: runTaskAddTables}, true),
