@@ -245,7 +245,7 @@ func (d *demo) start(ctx context.Context, orders int) error {
 		return err
 	}
 	if seeded {
-		fmt.Fprintf(d.out, "syncline demo: created the sample shop (%d orders)\n", orders)
+		fmt.Fprintf(d.out, "syncline demo: created the sample shop (%s)\n", plural(orders, "order", "orders"))
 	}
 	d.target = newTargetCounter(d.ch.Addr())
 	d.log.Info("demo servers started", "mariadb", d.src.Addr(), "clickhouse", d.ch.Addr(), "kafka", d.svc.Brokers[0], "registry", d.svc.RegistryURL)

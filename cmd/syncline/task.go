@@ -316,10 +316,10 @@ func runTaskReset(c *cli.Context) error {
 	}
 	deleted, err := store.Reset(c.Context, prefix, groups)
 	if err != nil {
-		return fmt.Errorf("reset stopped part way (%d topics deleted), run syncline task reset again to finish: %w", len(deleted), err)
+		return fmt.Errorf("reset stopped part way (%s deleted), run syncline task reset again to finish: %w", plural(len(deleted), "topic", "topics"), err)
 	}
-	fmt.Fprintf(c.App.Writer, "deleted %d topics and the consumer groups %s; the next start snapshots every table again\n",
-		len(deleted), strings.Join(groups, ", "))
+	fmt.Fprintf(c.App.Writer, "deleted %s and the consumer groups %s; the next start snapshots every table again\n",
+		plural(len(deleted), "topic", "topics"), strings.Join(groups, ", "))
 	return nil
 }
 
