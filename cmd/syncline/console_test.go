@@ -57,6 +57,16 @@ func tableStage(dom, table string) string {
 	return m[1]
 }
 
+// tableRow returns the rendered row of a table.
+func tableRow(dom, table string) string {
+	i := strings.Index(dom, `<tr data-table="`+table+`"`)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(dom[i:], "</tr>")
+	return dom[i : i+j]
+}
+
 // chartPoints returns how many points the rendered page drew in a chart,
 // and the points of its line.
 func chartPoints(dom, id string) (int, string) {
@@ -119,15 +129,25 @@ func TestConsoleInBrowser(t *testing.T) {
 		dom = browser(t, url, "")
 		return tableStage(dom, orders) == "snapshot"
 	})
+	if row := tableRow(dom, orders); !strings.Contains(row, `class="progress"`) || !strings.Contains(row, " rows") {
+		t.Fatalf("the snapshotting table has no progress:\n%s", row)
+	}
 	if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
 		t.Fatal(err)
 	}
+	// A table without a key cannot be captured: capture parks it.
+	src.Exec(t, "CREATE TABLE `"+db+"`.parked_notes (id INT, body VARCHAR(40))")
+	src.Exec(t, "INSERT INTO `"+db+"`.parked_notes VALUES (1, 'a note')")
 	png := filepath.Join(t.TempDir(), "console.png")
 	waitUntil(t, 30*time.Second, "the page showing orders streaming and a delay chart", func() bool {
 		dom = browser(t, url, png)
 		n, line := chartPoints(dom, "chart-delay")
-		return tableStage(dom, orders) == "streaming" && tableStage(dom, db+".customers") == "streaming" && n >= 2 && strings.Count(line, ",") >= 2
+		return tableStage(dom, orders) == "streaming" && tableStage(dom, db+".customers") == "streaming" && n >= 2 && strings.Count(line, ",") >= 2 &&
+			tableStage(dom, db+".parked_notes") == "parked"
 	})
+	if row := tableRow(dom, db+".parked_notes"); tableStage(dom, db+".parked_notes") != "parked" || !strings.Contains(row, `class="reason"`) || !strings.Contains(row, "key") {
+		t.Fatalf("the table without a key is not shown parked with its reason:\n%s", row)
+	}
 	for _, want := range []string{">" + db + ".customers<", ">" + db + ".orders<", "console_" + db + "-apply-mysql", "Delay behind the source"} {
 		if !strings.Contains(dom, want) {
 			t.Fatalf("the rendered page lacks %q:\n%s", want, dom)
