@@ -310,3 +310,21 @@ func TestConsoleAllowChanges(t *testing.T) {
 		t.Fatalf("syncline task show after the console's changes: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+func TestConsoleUsageErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"console", "--registry", "http://127.0.0.1:1"}, "missing required flag --brokers"},
+		{[]string{"console", "--brokers", "127.0.0.1:1", "--registry", "http://127.0.0.1:1", "--allow-changes"}, "--allow-changes: give the task spec with --config"},
+		{[]string{"console", "--brokers", "127.0.0.1:1", "--registry", "http://127.0.0.1:1", "--interval", "0s"}, "--interval 0s"},
+		{[]string{"console", "--brokers", "127.0.0.1:1", "--registry", "http://127.0.0.1:1", "--listen", "nowhere"}, "--listen: console nowhere"},
+		{[]string{"dev", "--source", "mysql://u@127.0.0.1:1/", "--tables", "a.*", "--data-dir", t.TempDir(), "--kafka-port", "0", "--registry-port", "0", "--console", "nowhere"}, "--console: console nowhere"},
+	} {
+		code, _, stderr := runCLI(t, tt.args...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
