@@ -107,11 +107,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			captureCommand(),
 			applyCommand(),
 			statusCommand(),
+			consoleCommand(),
 			verifyCommand(),
 			taskCommand(),
 			devCommand(),
 			demoCommand(),
 			benchCommand(),
+			versionCommand(),
+		},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: flagVersion, Usage: "print the version (as syncline version does)"},
 		},
 		HideHelpCommand: true,
 		HideVersion:     true,
@@ -122,8 +127,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
 		Action: func(c *cli.Context) error {
+			if c.Bool(flagVersion) && !c.Args().Present() {
+				return writeVersion(c.App.Writer)
+			}
 			if c.Args().Present() {
-				return usagef(c, "unknown command %q", c.Args().First())
+				return usagef(c, "unknown command %q%s", c.Args().First(), didYouMean(c.Args().First(), commandNames(c.App.Commands)))
 			}
 			return usagef(c, "no command given")
 		},
@@ -152,7 +160,8 @@ func newCommand(cmd *cli.Command) *cli.Command {
 func onUsageError(c *cli.Context, err error, _ bool) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		msg = "unknown flag --" + strings.TrimLeft(name, "-")
+		name = strings.TrimLeft(name, "-")
+		msg = "unknown flag --" + name + didYouMeanAs("--", name, flagsOf(c))
 	}
 	return usagef(c, "%s", msg)
 }

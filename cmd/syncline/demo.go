@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	// The "mysql" database/sql driver for the demo's source.
@@ -23,8 +22,8 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/embedded"
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/filter"
 	"github.com/syncline/syncline/status"
+	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )
@@ -58,6 +57,7 @@ func demoCommand() *cli.Command {
 			altsrc.NewIntFlag(&cli.IntFlag{Name: flagOrders, Value: 3000, Usage: "orders in the sample data of a new demo (a third as many customers, a fifteenth as many products)"}),
 			altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagInterval, Value: 2 * time.Second, Usage: "time between two status screens"}),
 			altsrc.NewStringFlag(&cli.StringFlag{Name: flagMetricsAddr, Usage: "serve /metrics, /healthz and /readyz on `HOST:PORT` (off when empty)"}),
+			altsrc.NewStringFlag(&cli.StringFlag{Name: flagConsole, Value: "127.0.0.1:0", Usage: "serve the task's web console on `HOST:PORT` (port 0: any free port; the URL is printed; off when empty)"}),
 		},
 		Action: runDemo,
 	})
@@ -97,7 +97,8 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	d := &demo{dir: dir, logPath: logPath, log: log, out: c.App.Writer, rate: c.Int(flagRate), interval: c.Duration(flagInterval)}
+	d := &demo{dir: dir, logPath: logPath, log: log, out: c.App.Writer, rate: c.Int(flagRate), interval: c.Duration(flagInterval),
+		exe: programName(), consoleAddr: c.String(flagConsole)}
 	return d.run(c.Context, c.Int(flagOrders), c.String(flagMetricsAddr))
 }
 
@@ -108,6 +109,11 @@ type demo struct {
 	out          io.Writer
 	rate         int
 	interval     time.Duration
+	// exe names syncline in the commands the demo prints.
+	exe         string
+	consoleAddr string
+	// introText is what the demo printed at start; consoleURL its console.
+	introText, consoleURL string
 
 	src    *testenv.MySQL
 	ch     *testenv.ClickHouseServer
@@ -145,13 +151,22 @@ func (d *demo) run(ctx context.Context, orders int, metricsAddr string) (err err
 	if err != nil {
 		return err
 	}
-	tables, err := filter.Parse(shopDB+".*", "")
+	if err := d.setupUser(ctx); err != nil {
+		return err
+	}
+	spec, err := d.writeSpec()
+	if err != nil {
+		return err
+	}
+	// The demo runs as the task of its spec, so that syncline task and the
+	// console show its object list.
+	tables, err := task.CompileObjects(demoObjects)
 	if err != nil {
 		return err
 	}
 	capCfg := capture.Config{
 		Source: srcEP, Kafka: topics.Kafka{Brokers: d.svc.Brokers}, RegistryURL: d.svc.RegistryURL,
-		Prefix: demoPrefix, Tables: tables,
+		Prefix: demoPrefix, Tables: tables, Name: demoPrefix, Task: demoPrefix,
 	}
 	d.obs = newObserver()
 	if err := d.obs.serve(ctx, metricsAddr, d.log); err != nil {
@@ -165,7 +180,7 @@ func (d *demo) run(ctx context.Context, orders int, metricsAddr string) (err err
 		_ = sink.Close()
 		applies = append(applies, devApply{target: tgtEP, cfg: apply.Config{
 			Kafka: capCfg.Kafka, RegistryURL: capCfg.RegistryURL, Prefix: demoPrefix, Group: demoGroup,
-			TopicRefresh: devTopicRefresh,
+			TopicRefresh: devTopicRefresh, Task: demoPrefix,
 		}})
 	}
 
@@ -181,6 +196,18 @@ func (d *demo) run(ctx context.Context, orders int, metricsAddr string) (err err
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	consoleURL, waitConsole, err := pipelineConsole(ctx, d.consoleAddr, monCfg, d.obs.reg, d.log)
+	if err != nil {
+		return fmt.Errorf("--%s: %w", flagConsole, err)
+	}
+	defer func() { cancel(); waitConsole() }()
+	var intro strings.Builder
+	d.intro(&intro, consoleURL, spec)
+	fmt.Fprint(d.out, intro.String())
+	d.introText, d.consoleURL = intro.String(), consoleURL
+	if err := d.writeCommands(consoleURL, spec); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	var pipeErr error
 	wg.Go(func() {
@@ -218,7 +245,7 @@ func (d *demo) start(ctx context.Context, orders int) error {
 		return err
 	}
 	if seeded {
-		fmt.Fprintf(d.out, "syncline demo: created the sample shop (%d orders)\n", orders)
+		fmt.Fprintf(d.out, "syncline demo: created the sample shop (%s)\n", plural(orders, "order", "orders"))
 	}
 	d.target = newTargetCounter(d.ch.Addr())
 	d.log.Info("demo servers started", "mariadb", d.src.Addr(), "clickhouse", d.ch.Addr(), "kafka", d.svc.Brokers[0], "registry", d.svc.RegistryURL)
@@ -247,108 +274,6 @@ func (d *demo) close() error {
 	}
 	wg.Wait()
 	return errors.Join(append(errs, chErr, srcErr)...)
-}
-
-// show prints the status screen every interval until ctx ends.
-func (d *demo) show(ctx context.Context, mon *status.Monitor) {
-	tick := time.NewTicker(d.interval)
-	defer tick.Stop()
-	var prev *status.Report
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		rep, err := mon.Collect(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Warn("demo status", "err", err)
-			}
-			continue
-		}
-		var b strings.Builder
-		d.screen(ctx, &b, rep, prev)
-		if isTerminal(d.out) {
-			fmt.Fprint(d.out, clearScreen)
-		} else {
-			fmt.Fprintln(d.out)
-		}
-		fmt.Fprint(d.out, b.String())
-		prev = rep
-	}
-}
-
-// screen writes one status screen.
-func (d *demo) screen(ctx context.Context, w io.Writer, rep, prev *status.Report) {
-	fmt.Fprintf(w, "Syncline demo: MariaDB %s (database %s) -> embedded Kafka %s -> ClickHouse %s\n",
-		d.src.Addr(), shopDB, d.svc.Brokers[0], d.ch.Addr())
-	fmt.Fprintf(w, "running %s, workload %d transactions/s (%d this run); log %s\n",
-		formatAge(time.Since(d.began)), d.rate, d.shop.done.Load(), d.logPath)
-	fmt.Fprintln(w, "Ctrl-C stops it; run it again to continue where it stopped.")
-	fmt.Fprintln(w)
-
-	var buf strings.Builder
-	_ = rep.WriteText(&buf, prev)
-	// The first lines of the report: task and capture.
-	lines := strings.SplitN(buf.String(), "\n", 3)
-	if len(lines) >= 2 {
-		fmt.Fprintln(w, lines[1])
-	}
-	fmt.Fprintln(w)
-
-	srcRows, err := d.shop.counts(ctx)
-	if err != nil {
-		srcRows = nil
-	}
-	tgtRows := d.target.counts(ctx)
-	captured := capturedRows(d.obs)
-	var group *status.Group
-	for i := range rep.Groups {
-		group = &rep.Groups[i]
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tSTAGE\tSOURCE ROWS\tCAPTURED THIS RUN\tIN KAFKA\tCLICKHOUSE ROWS\tAPPLY LAG")
-	for _, t := range shopTables {
-		name := shopDB + "." + t
-		stage, inKafka, lag := "waiting", "-", "-"
-		for i, tb := range rep.Tables {
-			if tb.Name != name {
-				continue
-			}
-			stage = tb.Stage
-			if stage == topics.StageSnapshot {
-				stage = fmt.Sprintf("snapshot %s", formatThousands(tb.SnapshotRows))
-			}
-			inKafka = formatThousands(tb.End)
-			if group != nil && i < len(group.Tables) {
-				lag = formatThousands(group.Tables[i].Lag)
-				if !group.Tables[i].Exact {
-					lag = "~" + lag
-				}
-			}
-		}
-		src := "-"
-		if n, ok := srcRows[name]; ok {
-			src = formatThousands(n)
-		}
-		tgt := "-"
-		if n, ok := tgtRows[name]; ok {
-			tgt = formatThousands(n)
-		}
-		got := captured[name]
-		if got == "" {
-			got = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, stage, src, got, inKafka, tgt, lag)
-	}
-	_ = tw.Flush()
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "CAPTURED THIS RUN: r snapshot reads, + inserts, ~ updates, - deletes. IN KAFKA: topic offsets (with commit markers).")
-	fmt.Fprintln(w, "CLICKHOUSE ROWS: live rows (FINAL, deletes left out). APPLY LAG: change events not yet written to ClickHouse.")
-	if group == nil {
-		fmt.Fprintln(w, "ClickHouse: this syncline cannot apply to ClickHouse yet (see the log); the target stays empty.")
-	}
 }
 
 // capturedRows sums capture's published events of this run per table, as

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -29,21 +31,22 @@ func TestDemo(t *testing.T) {
 	var out string
 	waitUntil(t, 60*time.Second, "the demo streaming all three tables", func() bool {
 		out, _ = demo.Output()
-		return lastScreenHas(out, "shop.customers  streaming", "shop.products   streaming", "shop.orders     streaming")
+		return lastStateHas(out, "customers streaming", "products streaming", "orders streaming")
 	})
+	checkDemoLeadsOn(t, out)
 	time.Sleep(2 * time.Second) // the workload writes
 	code, out, stderr := demo.Stop()
 	if code != 0 {
 		t.Fatalf("first demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 	}
-	for _, want := range []string{"created the sample shop (300 orders)", "Syncline demo: MariaDB 127.0.0.1:", "capture \"demo\": streaming at binlog.", "stopped; run it again"} {
+	for _, want := range []string{"created the sample shop (300 orders)", "MariaDB 127.0.0.1:", "capture streaming delay ", "stopped; run it again"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("first demo's output lacks %q:\n%s", want, out)
 		}
 	}
 	// The snapshot read the orders (300, and those the workload added
 	// before the snapshot began).
-	if !regexp.MustCompile(`shop\.orders +streaming +[0-9,]+ +r[0-9]{3}`).MatchString(out) {
+	if !regexp.MustCompile(`\| orders streaming source=[0-9,]+ [^|]* captured=r[0-9]{3}`).MatchString(out) {
 		t.Fatalf("first demo's output shows no snapshot of the orders:\n%s", out)
 	}
 
@@ -51,13 +54,13 @@ func TestDemo(t *testing.T) {
 	demo = background(t, args...)
 	waitUntil(t, 60*time.Second, "the second demo's ClickHouse equal to its source", func() bool {
 		out, _ = demo.Output()
-		return lastScreenHas(out, "shop.orders     streaming") && caughtUp(out)
+		return lastStateHas(out, "orders streaming") && caughtUp(out)
 	})
 	code, out, stderr = demo.Stop()
 	if code != 0 {
 		t.Fatalf("second demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 	}
-	if strings.Contains(out, "created the sample shop") || regexp.MustCompile(` r[0-9]`).MatchString(out) {
+	if strings.Contains(out, "created the sample shop") || regexp.MustCompile(`captured=r[0-9]`).MatchString(out) {
 		t.Fatalf("second demo created or snapshotted the shop again:\n%s", out)
 	}
 
@@ -165,40 +168,101 @@ func TestDemoUsageErrors(t *testing.T) {
 	}
 }
 
-// caughtUp reports whether the last status screen shows, for every table,
-// as many rows in ClickHouse as in the source and no apply lag.
-func caughtUp(out string) bool {
-	screen := out[strings.LastIndex(out, "Syncline demo: MariaDB"):]
-	n := 0
-	for line := range strings.Lines(screen) {
-		f := strings.Fields(line)
-		if len(f) < 6 || !strings.HasPrefix(f[0], shopDB+".") {
-			continue
+// lastState returns the last state line of the demo's output (stdout is
+// not a terminal: one line per refresh).
+func lastState(out string) string {
+	last := ""
+	for line := range strings.Lines(out) {
+		if stateLine.MatchString(line) {
+			last = line
 		}
-		// TABLE STAGE SOURCE ... IN-KAFKA CLICKHOUSE LAG
-		if f[2] != f[len(f)-2] || f[len(f)-1] != "0" {
-			return false
-		}
-		n++
 	}
-	return n == len(shopTables)
+	return last
 }
 
-// lastScreenHas reports whether the last status screen in out holds every
-// string of want.
-func lastScreenHas(out string, want ...string) bool {
-	i := strings.LastIndex(out, "Syncline demo: MariaDB")
-	if i < 0 {
-		return false
-	}
-	screen := out[i:]
-	if !strings.Contains(screen, "APPLY LAG") || !strings.Contains(screen, "CAPTURED THIS RUN:") {
-		return false // not written in full yet
-	}
-	for _, w := range want {
-		if !strings.Contains(screen, w) {
+var stateLine = regexp.MustCompile(`^[0-9]{2}:[0-9]{2}:[0-9]{2} capture `)
+
+// caughtUp reports whether the last state line shows, for every table, as
+// many rows in ClickHouse as in the source and no apply lag.
+func caughtUp(out string) bool {
+	m := regexp.MustCompile(`\| (\w+) \S+ source=([0-9,]+) kafka=\S+ clickhouse=([0-9,]+) lag=(\S+)`).FindAllStringSubmatch(lastState(out), -1)
+	for _, t := range m {
+		if t[2] != t[3] || t[4] != "0" {
 			return false
 		}
 	}
-	return true
+	return len(m) == len(shopTables)
+}
+
+// lastStateHas reports whether the last state line holds every string of
+// want.
+func lastStateHas(out string, want ...string) bool {
+	line := lastState(out)
+	for _, w := range want {
+		if !strings.Contains(line, w) {
+			return false
+		}
+	}
+	return line != ""
+}
+
+// checkDemoLeadsOn runs the commands the demo printed against the running
+// demo, and reads its console: each works as printed.
+func checkDemoLeadsOn(t *testing.T, out string) {
+	t.Helper()
+	var commands [][]string
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "syncline" || !strings.HasPrefix(line, "  ") || f[1] == "console" {
+			continue
+		}
+		for i, a := range f {
+			f[i] = strings.Trim(a, "'") // the shell's quotes
+		}
+		commands = append(commands, f[1:])
+	}
+	want := map[string][]string{
+		"status":   {"shop.orders", `group "demo-apply-clickhouse": Stable`},
+		"task":     {"object list revision 1", "objects[0]: shop: *"},
+		"precheck": {},
+		"verify":   {},
+	}
+	if len(commands) != len(want) {
+		t.Fatalf("the demo printed %d commands to try, want %d:\n%s", len(commands), len(want), out)
+	}
+	for _, args := range commands {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("printed command %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout, stderr)
+		}
+		for _, w := range want[args[0]] {
+			if !strings.Contains(stdout, w) {
+				t.Fatalf("printed command %v: output lacks %q:\n%s", args, w, stdout)
+			}
+		}
+	}
+
+	m := regexp.MustCompile(`Console: (http://127\.0\.0\.1:[0-9]+/)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("the demo printed no console URL:\n%s", out)
+	}
+	resp, err := http.Get(m[1] + "api/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Tables []struct {
+			Name string `json:"name"`
+		} `json:"tables"`
+		Objects *struct {
+			Revision int `json:"revision"`
+		} `json:"objects"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Tables) != len(shopTables) || v.Objects == nil || v.Objects.Revision < 1 {
+		t.Fatalf("the demo's console shows %+v, want the shop's %d tables and its object list", v, len(shopTables))
+	}
 }

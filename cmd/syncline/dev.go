@@ -19,6 +19,7 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/embedded"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/status"
 )
 
 // Flags of syncline dev (beside capture's).
@@ -36,6 +37,7 @@ func devFlags() []cli.Flag {
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagRegistryPort, Value: embedded.DefaultRegistryPort, Usage: "port of the embedded schema registry on 127.0.0.1 (0: any free port)"}),
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagTarget, Usage: "a target to apply to, mysql://, postgres:// or clickhouse:// (repeatable; one apply per target)"}),
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagTargetPasswordFile, Usage: "read the password of the target given at the same position from `FILE` (repeatable)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagConsole, Value: "127.0.0.1:0", Usage: "serve the task's web console on `HOST:PORT` (port 0: any free port; the URL is printed; off when empty)"}),
 	}
 }
 
@@ -150,7 +152,22 @@ func runDev(c *cli.Context) error {
 	if err := obs.serve(c.Context, c.String(flagMetricsAddr), log); err != nil {
 		return usagef(c, "--%s: %v", flagMetricsAddr, err)
 	}
-	return runPipeline(c.Context, log, obs, capCfg, applies)
+	ctx, cancel := context.WithCancel(c.Context)
+	st := status.Config{Kafka: capCfg.Kafka, RegistryURL: capCfg.RegistryURL, Prefix: capCfg.Prefix}
+	for _, a := range applies {
+		st.Groups = append(st.Groups, a.cfg.Group)
+	}
+	url, wait, err := pipelineConsole(ctx, c.String(flagConsole), st, obs.reg, log)
+	if err != nil {
+		cancel()
+		return usagef(c, "--%s: %v", flagConsole, err)
+	}
+	defer func() { cancel(); wait() }()
+	if url != "" {
+		fmt.Fprintf(c.App.Writer, "syncline dev: console at %s\n", url)
+		log.Info("console", "url", url)
+	}
+	return runPipeline(ctx, log, obs, capCfg, applies)
 }
 
 // devTopicRefresh is how often dev's applies look for new table topics: on

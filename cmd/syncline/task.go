@@ -16,7 +16,6 @@ import (
 
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 )
 
@@ -67,6 +66,13 @@ func taskCommand() *cli.Command {
 			"see the same tables. These commands change it while the task runs: capture snapshots added tables online,\n" +
 			"between binlog transactions, and stops publishing removed ones (their target tables are left as they are).",
 		HideHelpCommand: true,
+		Action: func(c *cli.Context) error {
+			names := commandNames(c.Command.Subcommands)
+			if c.Args().Present() {
+				return usagef(c, "unknown command \"task %s\"%s", c.Args().First(), didYouMean(c.Args().First(), names))
+			}
+			return cli.ShowSubcommandHelp(c)
+		},
 		Subcommands: []*cli.Command{
 			sub(&cli.Command{Name: "show", Usage: "print the task's object list as kept in Kafka", Action: runTaskShow}, false),
 			sub(&cli.Command{Name: "add-tables", Usage: "add tables to the running task (backfilled online)", ArgsUsage: "db.table...", Action: runTaskAddTables}, true),
@@ -160,81 +166,62 @@ func printObjects(w io.Writer, list []task.Object) {
 
 // tableArgs parses db.table arguments (exact names).
 func tableArgs(c *cli.Context) ([][2]string, error) {
-	var out [][2]string
-	for _, a := range c.Args().Slice() {
-		db, table, ok := strings.Cut(a, ".")
-		if !ok || db == "" || table == "" || strings.ContainsAny(a, "*?[") {
-			return nil, usagef(c, "%q: give tables as db.table names", a)
-		}
-		out = append(out, [2]string{db, table})
+	tables, err := parseTableNames(c.Args().Slice())
+	if err != nil {
+		return nil, usagef(c, "%v", err)
 	}
-	return out, nil
+	return tables, nil
+}
+
+// taskChangerOf returns the changer of the task given by the flags.
+func taskChangerOf(c *cli.Context) (*taskChanger, error) {
+	spec, store, err := taskStore(c)
+	if err != nil {
+		return nil, err
+	}
+	return &taskChanger{spec: spec, store: store, source: func() (endpoint.Endpoint, error) {
+		return endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
+	}}, nil
+}
+
+// changed prints what a change did, or turns its error into the
+// command's: a refused change exits with 1 and a one-line reason, a bad
+// table name or a list left empty is a usage error.
+func changed(c *cli.Context, msg string, err error) error {
+	var (
+		refused *refusedError
+		bad     *badTableError
+	)
+	switch {
+	case errors.As(err, &refused):
+		return &exitError{code: exitFailed, msg: "syncline: " + oneLine(refused.Error())}
+	case errors.As(err, &bad), errors.Is(err, errNoTablesLeft), errors.Is(err, errNoTables):
+		return usagef(c, "%v", err)
+	case err != nil:
+		return err
+	}
+	if msg != "" {
+		fmt.Fprintln(c.App.Writer, msg)
+	}
+	return nil
 }
 
 func runTaskAddTables(c *cli.Context) error {
-	spec, store, err := taskStore(c)
+	ch, err := taskChangerOf(c)
 	if err != nil {
 		return err
 	}
-	tables, err := tableArgs(c)
-	if err != nil {
-		return err
-	}
-	rev, err := currentObjects(c.Context, spec, store)
-	if err != nil {
-		return err
-	}
-	sel, err := task.CompileObjects(rev.Objects)
-	if err != nil {
-		return err
-	}
-	objects := slices.Clone(rev.Objects)
-	var added []string
-	for _, t := range tables {
-		if sel.Match(t[0], t[1]) {
-			fmt.Fprintf(c.App.Writer, "%s.%s is already in the task (a parked one is re-included with syncline task resync)\n", t[0], t[1])
-			continue
-		}
-		objects = append(objects, task.Object{Database: t[0], Tables: []string{t[1]}})
-		added = append(added, t[0]+"."+t[1])
-	}
-	if len(added) == 0 {
-		return nil
-	}
-	if err := checkRevision(c, objects, tables); err != nil {
-		return err
-	}
-	return writeRevision(c, store, objects, "add-tables "+strings.Join(added, " "))
+	msg, err := ch.AddTables(c.Context, c.Args().Slice())
+	return changed(c, msg, err)
 }
 
 func runTaskRemoveTables(c *cli.Context) error {
-	spec, store, err := taskStore(c)
+	ch, err := taskChangerOf(c)
 	if err != nil {
 		return err
 	}
-	tables, err := tableArgs(c)
-	if err != nil {
-		return err
-	}
-	rev, err := currentObjects(c.Context, spec, store)
-	if err != nil {
-		return err
-	}
-	objects := slices.Clone(rev.Objects)
-	var removed []string
-	for _, t := range tables {
-		var found bool
-		objects, found = withoutTable(objects, t[0], t[1])
-		if !found {
-			fmt.Fprintf(c.App.Writer, "%s.%s is not in the task\n", t[0], t[1])
-			continue
-		}
-		removed = append(removed, t[0]+"."+t[1])
-	}
-	if len(removed) == 0 {
-		return nil
-	}
-	return writeRevision(c, store, objects, "remove-tables "+strings.Join(removed, " "))
+	msg, err := ch.RemoveTables(c.Context, c.Args().Slice())
+	return changed(c, msg, err)
 }
 
 // withoutTable returns the object list without db.table: an object that
@@ -269,76 +256,21 @@ func withoutTable(objects []task.Object, db, table string) ([]task.Object, bool)
 }
 
 func runTaskUpdate(c *cli.Context) error {
-	spec, store, err := taskStore(c)
+	ch, err := taskChangerOf(c)
 	if err != nil {
 		return err
 	}
-	if err := checkRevision(c, spec.Objects, nil); err != nil {
-		return err
-	}
-	return writeRevision(c, store, spec.Objects, "update from "+path.Base(c.String(flagConfig)))
-}
-
-func writeRevision(c *cli.Context, store *task.Store, objects []task.Object, change string) error {
-	if len(objects) == 0 {
-		return usagef(c, "the task would have no tables left; stop it with syncline task stop instead")
-	}
-	rev, err := store.Update(c.Context, objects, change)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.Writer, "object list revision %d written (%s); running components follow it now\n", rev.Revision, change)
-	return nil
-}
-
-// checkRevision checks a new object list against the live source before
-// it is stored, with capture's own check (capture.CheckSelection): the
-// tables named must exist, and every table the list selects must have a
-// key, supported column types and rules that fit it. A list capture would
-// refuse never reaches the running task.
-func checkRevision(c *cli.Context, objects []task.Object, named [][2]string) error {
-	sel, err := task.CompileObjects(objects)
-	if err != nil {
-		return err
-	}
-	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
-	if err != nil {
-		return err
-	}
-	conn, err := endpoint.DialMySQL(c.Context, src, 10*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	var errs []error
-	for _, t := range named {
-		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); errors.Is(err, schema.ErrNoTable) {
-			errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
-		}
-	}
-	if len(errs) == 0 {
-		err := capture.CheckSelection(c.Context, conn, sel)
-		if c.Context.Err() != nil {
-			return c.Context.Err()
-		}
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return &exitError{code: exitFailed, msg: "syncline: " + oneLine(err.Error()) + "; nothing was changed"}
-	}
-	return nil
+	msg, err := ch.Update(c.Context, "update from "+path.Base(c.String(flagConfig)))
+	return changed(c, msg, err)
 }
 
 func runTaskStop(c *cli.Context) error {
-	spec, store, err := taskStore(c)
+	ch, err := taskChangerOf(c)
 	if err != nil {
 		return err
 	}
-	if err := store.RequestStop(c.Context); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.Writer, "stop requested: capture of task %s commits and exits, then each apply drains what it published, commits and exits; start them again to resume\n", spec.Name)
-	return nil
+	msg, err := ch.Stop(c.Context)
+	return changed(c, msg, err)
 }
 
 func runTaskReset(c *cli.Context) error {
@@ -384,10 +316,10 @@ func runTaskReset(c *cli.Context) error {
 	}
 	deleted, err := store.Reset(c.Context, prefix, groups)
 	if err != nil {
-		return fmt.Errorf("reset stopped part way (%d topics deleted), run syncline task reset again to finish: %w", len(deleted), err)
+		return fmt.Errorf("reset stopped part way (%s deleted), run syncline task reset again to finish: %w", plural(len(deleted), "topic", "topics"), err)
 	}
-	fmt.Fprintf(c.App.Writer, "deleted %d topics and the consumer groups %s; the next start snapshots every table again\n",
-		len(deleted), strings.Join(groups, ", "))
+	fmt.Fprintf(c.App.Writer, "deleted %s and the consumer groups %s; the next start snapshots every table again\n",
+		plural(len(deleted), "topic", "topics"), strings.Join(groups, ", "))
 	return nil
 }
 
