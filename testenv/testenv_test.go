@@ -17,7 +17,10 @@ import (
 	"github.com/syncline/syncline/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+func TestMain(m *testing.M) {
+	testenv.ChildMain(runChild)
+	os.Exit(testenv.Run(m))
+}
 
 // mysqlVars reads server variables by name.
 func mysqlVars(t *testing.T, db *sql.DB, names ...string) map[string]string {

@@ -27,15 +27,7 @@ import (
 // run runs f in the background until the test ends; an early failure
 // fails the test.
 func run(t *testing.T, name string, f func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := f(ctx); err != nil && ctx.Err() == nil {
-			t.Errorf("%s stopped: %v", name, err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	testenv.Background(t, name, f)
 }
 
 // TestEndToEnd runs capture from MariaDB through Kafka and apply into

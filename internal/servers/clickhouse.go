@@ -42,22 +42,7 @@ type ClickHouseServer struct {
 // directory (see TempDir) and returns a function that stops it and removes
 // the directory.
 func LaunchClickHouseInTemp(ctx context.Context) (*ClickHouseServer, func() error, error) {
-	dir, err := TempDir("clickhouse")
-	if err != nil {
-		return nil, nil, err
-	}
-	ch, err := LaunchClickHouse(ctx, dir)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	return ch, func() error {
-		err := ch.Close()
-		if rmErr := os.RemoveAll(dir); err == nil {
-			err = rmErr
-		}
-		return err
-	}, nil
+	return launchInTemp("clickhouse", func(dir string) (*ClickHouseServer, error) { return LaunchClickHouse(ctx, dir) })
 }
 
 // LaunchClickHouse writes a config under dir (created if missing), starts

@@ -92,22 +92,7 @@ type MySQL struct {
 // LaunchMariaDBInTemp launches MariaDB in a new temporary directory (see
 // TempDir) and returns a function that stops it and removes the directory.
 func LaunchMariaDBInTemp(ctx context.Context, name string, opts MariaDBOptions) (*MySQL, func() error, error) {
-	dir, err := TempDir(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := LaunchMariaDB(ctx, dir, opts)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	return s, func() error {
-		err := s.Close()
-		if rmErr := os.RemoveAll(dir); err == nil {
-			err = rmErr
-		}
-		return err
-	}, nil
+	return launchInTemp(name, func(dir string) (*MySQL, error) { return LaunchMariaDB(ctx, dir, opts) })
 }
 
 // LaunchMariaDB creates a MariaDB data directory in dir/data (dir is created
@@ -128,14 +113,7 @@ func LaunchMariaDB(ctx context.Context, dir string, opts MariaDBOptions) (*MySQL
 	if err != nil {
 		return nil, err
 	}
-	dir, err = filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("mariadb dir: %w", err)
-	}
-	password, err := randomPassword()
+	dir, password, err := prepareDir("mariadb", dir)
 	if err != nil {
 		return nil, err
 	}

@@ -44,22 +44,7 @@ type PostgresServer struct {
 // (see TempDir) and returns a function that stops it and removes the
 // directory.
 func LaunchPostgresInTemp(ctx context.Context) (*PostgresServer, func() error, error) {
-	dir, err := TempDir("postgres")
-	if err != nil {
-		return nil, nil, err
-	}
-	pg, err := LaunchPostgres(ctx, dir)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	return pg, func() error {
-		err := pg.Close()
-		if rmErr := os.RemoveAll(dir); err == nil {
-			err = rmErr
-		}
-		return err
-	}, nil
+	return launchInTemp("postgres", func(dir string) (*PostgresServer, error) { return LaunchPostgres(ctx, dir) })
 }
 
 // LaunchPostgres runs initdb in dir/data (dir is created if missing; dir/data
@@ -89,14 +74,7 @@ func LaunchPostgres(ctx context.Context, dir string) (*PostgresServer, error) {
 	if _, err := os.Stat(postgres); err != nil {
 		return nil, fmt.Errorf("postgres not found next to %s: install the Debian package postgresql (apt-get install postgresql)", initdb)
 	}
-	dir, err = filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("postgres dir: %w", err)
-	}
-	password, err := randomPassword()
+	dir, password, err := prepareDir("postgres", dir)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,30 @@ func TempDir(name string) (string, error) {
 	return dir, nil
 }
 
+// launchInTemp runs launch in a new temporary directory for the server
+// called name (see TempDir) and returns the server and a function that
+// closes it and removes the directory. The directory is removed at once
+// when launch fails.
+func launchInTemp[S interface{ Close() error }](name string, launch func(dir string) (S, error)) (S, func() error, error) {
+	var zero S
+	dir, err := TempDir(name)
+	if err != nil {
+		return zero, nil, err
+	}
+	srv, err := launch(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return zero, nil, err
+	}
+	return srv, func() error {
+		err := srv.Close()
+		if rmErr := os.RemoveAll(dir); err == nil {
+			err = rmErr
+		}
+		return err
+	}, nil
+}
+
 // RemoveStaleDirs deletes the temporary server directories (TempDir) left
 // behind by processes that were killed (their servers died with them).
 func RemoveStaleDirs() {
@@ -147,6 +171,21 @@ func freePort() (int, error) {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
 	return port, nil
+}
+
+// prepareDir makes dir absolute and creates it if missing, for a server of
+// the given kind, and generates the password of the server's administrator.
+func prepareDir(kind, dir string) (absDir, password string, err error) {
+	if absDir, err = filepath.Abs(dir); err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(absDir, 0o755); err != nil {
+		return "", "", fmt.Errorf("%s dir: %w", kind, err)
+	}
+	if password, err = randomPassword(); err != nil {
+		return "", "", err
+	}
+	return absDir, password, nil
 }
 
 // randomPassword returns 24 random hex characters, safe in URLs and DSNs.
