@@ -21,6 +21,11 @@
 // (NewDatabase) and their own topics. StartMariaDB and NewKafka start private
 // servers that are stopped when the test ends.
 //
+// StartChild re-runs the test binary as a child process that runs the
+// package's ChildMain function with a spec, for tests that kill a real
+// process (SIGKILL) or read its exit status. WaitFor and Background are the
+// polling and background-run helpers the packages' tests share.
+//
 // A missing server binary fails the test with the name of the Debian package
 // to install; tests never skip. Programs other than tests (the demo, the
 // benchmarks) use internal/servers directly: this package imports testing
