@@ -211,12 +211,8 @@ func dumpMySQL(db *sql.DB, qualified string) (tableDump, error) {
 	cols, _ := rows.Columns()
 	d := tableDump{cols: cols}
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := testenv.ScanStrings(rows)
+		if err != nil {
 			return tableDump{}, err
 		}
 		var b strings.Builder
@@ -224,8 +220,8 @@ func dumpMySQL(db *sql.DB, qualified string) (tableDump, error) {
 			if i > 0 {
 				b.WriteByte('|')
 			}
-			if v.Valid {
-				b.WriteString(v.String)
+			if v != nil {
+				b.WriteString(*v)
 			} else {
 				b.WriteString(`\N`)
 			}

@@ -172,19 +172,9 @@ func sourceRows(t *testing.T, srcDB *sql.DB) (string, []string) {
 	defer rows.Close()
 	var out strings.Builder
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		r, err := testenv.ScanStrings(rows)
+		if err != nil {
 			t.Fatal(err)
-		}
-		r := make([]*string, len(cols))
-		for i, v := range vals {
-			if v.Valid {
-				r[i] = &v.String
-			}
 		}
 		out.WriteString(dumpRow(r) + "\n")
 	}
