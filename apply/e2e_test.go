@@ -2,12 +2,8 @@ package apply_test
 
 import (
 	"context"
-	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,24 +65,10 @@ func TestKilledApplyEndsEqual(t *testing.T) {
 	defer cancel()
 	l := startLoad(ctx, t, p.srcDB, 4, 2)
 
-	spec, err := json.Marshal(p.spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(3, 3))
 	const kills = 22
 	for i := range kills {
-		cmd := exec.Command(self, "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		child := testenv.StartChild(t, p.spec)
 		if i == kills/2 {
 			// The target goes away while apply writes, and comes back.
 			time.Sleep(700 * time.Millisecond)
@@ -100,9 +82,8 @@ func TestKilledApplyEndsEqual(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		time.Sleep(time.Duration(100+rng.IntN(1400)) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-		if s := stderr.String(); strings.Contains(s, "apply:") {
+		child.Kill()
+		if s := child.Stderr(); strings.Contains(s, "apply:") {
 			t.Fatalf("apply child %d failed: %s", i, s)
 		}
 	}

@@ -48,13 +48,7 @@ func refusingTarget(t *testing.T) (*pipeline, *testenv.MySQL) {
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.WaitFor(t, d, what, cond)
 }
 
 // TestOnErrorStop: a record the target refuses stops apply with an error

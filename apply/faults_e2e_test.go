@@ -3,13 +3,10 @@ package apply_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,67 +16,6 @@ import (
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/testenv"
 )
-
-// child is an apply process (the test binary as apply), with its stderr.
-type child struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr strings.Builder
-	done   chan struct{}
-	err    error // Wait's, once done is closed
-}
-
-func (c *child) Write(b []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.Write(b)
-}
-
-// output returns what the child wrote to stderr so far.
-func (c *child) output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.String()
-}
-
-// exited reports whether the child ended.
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// startChild starts apply as configured by spec in a child process, killed
-// when the test ends.
-func startChild(t *testing.T, spec applySpec) *child {
-	t.Helper()
-	raw, err := json.Marshal(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: exec.Command(self, "-test.run=^$"), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
-	c.cmd.Stderr = c
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		c.err = c.cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	})
-	return c
-}
 
 // TestBrokerRestartsUnderLoad stops and starts the Kafka broker five times
 // while capture publishes a write load and two apply processes (one group)
@@ -96,7 +32,7 @@ func TestBrokerRestartsUnderLoad(t *testing.T) {
 	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+p.db+"`") })
 	p.createLoadTables()
 	p.startCapture()
-	applies := []*child{startChild(t, p.spec), startChild(t, p.spec)}
+	applies := []*testenv.Child{testenv.StartChild(t, p.spec), testenv.StartChild(t, p.spec)}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -104,8 +40,8 @@ func TestBrokerRestartsUnderLoad(t *testing.T) {
 	alive := func(when string) {
 		t.Helper()
 		for i, c := range applies {
-			if c.exited() {
-				t.Fatalf("%s: apply %d exited (%v): %s", when, i, c.err, c.output())
+			if c.Exited() {
+				t.Fatalf("%s: apply %d exited (%v): %s", when, i, c.Wait(), c.Stderr())
 			}
 		}
 	}
@@ -158,14 +94,13 @@ func TestKilledApplyRejoinsFast(t *testing.T) {
 	l := startLoad(ctx, t, p.srcDB, 2, 11)
 	tdb := tgt.DB(t, "")
 
-	first := startChild(t, p.spec)
+	first := testenv.StartChild(t, p.spec)
 	p.exec("INSERT INTO orders (id, customer) VALUES (90000001, 'before')")
 	waitRow(t, tdb, p.db, "orders", 90000001, 60*time.Second)
 	time.Sleep(500 * time.Millisecond)
-	_ = first.cmd.Process.Kill()
-	<-first.done
+	first.Kill()
 
-	second := startChild(t, p.spec)
+	second := testenv.StartChild(t, p.spec)
 	began := time.Now()
 	p.exec("INSERT INTO orders (id, customer) VALUES (90000002, 'after')")
 	waitRow(t, tdb, p.db, "orders", 90000002, 60*time.Second)
@@ -173,8 +108,8 @@ func TestKilledApplyRejoinsFast(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("the restarted apply wrote the first row %s after it started; want within 10 s", took.Round(time.Millisecond))
 	}
-	if second.exited() {
-		t.Fatalf("the restarted apply exited: %s", second.output())
+	if second.Exited() {
+		t.Fatalf("the restarted apply exited: %s", second.Stderr())
 	}
 	cancel()
 	l.wait(t)
@@ -268,12 +203,12 @@ func TestSIGTERMDuringRejoin(t *testing.T) {
 	p.startCapture()
 	tdb := tgt.DB(t, "")
 
-	term := func(c *child, when string) {
+	term := func(c *testenv.Child, when string) {
 		t.Helper()
 		began := time.Now()
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		c.Signal(syscall.SIGTERM)
 		select {
-		case <-c.done:
+		case <-c.Done():
 		case <-time.After(30 * time.Second):
 			t.Fatalf("%s: apply still runs 30 s after SIGTERM", when)
 		}
@@ -281,14 +216,14 @@ func TestSIGTERMDuringRejoin(t *testing.T) {
 		if took > 5*time.Second {
 			t.Errorf("%s: apply took %s to exit after SIGTERM; want a few seconds", when, took.Round(time.Millisecond))
 		}
-		if c.err != nil {
-			t.Errorf("%s: apply exited with %v: %s", when, c.err, c.output())
+		if err := c.Wait(); err != nil {
+			t.Errorf("%s: apply exited with %v: %s", when, err, c.Stderr())
 		}
 		t.Logf("%s: exited %s after SIGTERM", when, took.Round(time.Millisecond))
 	}
 
 	// The broker goes away under a running apply.
-	a := startChild(t, p.spec)
+	a := testenv.StartChild(t, p.spec)
 	p.exec("INSERT INTO t VALUES (1, 'a')")
 	waitRow(t, tdb, p.db, "t", 1, 60*time.Second)
 	k.Stop()
@@ -304,12 +239,11 @@ func TestSIGTERMDuringRejoin(t *testing.T) {
 	// down.)
 	spec := p.spec
 	spec.Group += "-2"
-	killed := startChild(t, spec)
+	killed := testenv.StartChild(t, spec)
 	p.exec("INSERT INTO t VALUES (2, 'b')")
 	waitRow(t, tdb, p.db, "t", 2, 60*time.Second)
-	_ = killed.cmd.Process.Kill()
-	<-killed.done
-	waiting := startChild(t, spec)
+	killed.Kill()
+	waiting := testenv.StartChild(t, spec)
 	time.Sleep(3 * time.Second)
 	term(waiting, "rebalance waiting for a killed member")
 }
@@ -380,25 +314,25 @@ func TestDuplicateInstanceIDStops(t *testing.T) {
 	p.exec("INSERT INTO t VALUES (1, 'a')")
 	p.startCapture()
 	tdb := tgt.DB(t, "")
-	first := startChild(t, p.spec)
+	first := testenv.StartChild(t, p.spec)
 	waitRow(t, tdb, p.db, "t", 1, 60*time.Second)
-	second := startChild(t, p.spec)
-	var fenced, other *child
+	second := testenv.StartChild(t, p.spec)
+	var fenced, other *testenv.Child
 	waitFor(t, 60*time.Second, "one of the two to exit", func() bool {
 		switch {
-		case first.exited():
+		case first.Exited():
 			fenced, other = first, second
-		case second.exited():
+		case second.Exited():
 			fenced, other = second, first
 		}
 		return fenced != nil
 	})
-	if code := fenced.cmd.ProcessState.ExitCode(); code != 3 || !strings.Contains(fenced.output(), "--instance-id") {
-		t.Fatalf("the fenced apply exited with %d: %s", code, fenced.output())
+	if code := fenced.ExitCode(); code != 3 || !strings.Contains(fenced.Stderr(), "--instance-id") {
+		t.Fatalf("the fenced apply exited with %d: %s", code, fenced.Stderr())
 	}
 	p.exec("INSERT INTO t VALUES (2, 'b')")
 	waitRow(t, tdb, p.db, "t", 2, 60*time.Second)
-	if other.exited() {
-		t.Fatalf("the other apply exited too: %s", other.output())
+	if other.Exited() {
+		t.Fatalf("the other apply exited too: %s", other.Stderr())
 	}
 }

@@ -3,17 +3,14 @@ package apply_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,18 +28,13 @@ import (
 	"github.com/syncline/syncline/topics"
 )
 
-// childEnv names the variable that turns the test binary into an apply
-// process, so tests can kill a real process.
-const childEnv = "SYNCLINE_TEST_APPLY_CHILD"
-
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(childEnv); spec != "" {
-		os.Exit(runChild(spec))
-	}
+	testenv.ChildMain(runChild)
 	os.Exit(testenv.Run(m))
 }
 
-// applySpec configures an apply run, in this process or in a child.
+// applySpec configures an apply run, in this process or in a child
+// (testenv.StartChild), so tests can kill a real process.
 type applySpec struct {
 	Target        string
 	Brokers       []string
@@ -58,14 +50,9 @@ type applySpec struct {
 	SkipDDL       []int64
 }
 
-func runChild(raw string) int {
-	var s applySpec
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+// runChild runs apply as configured by s until ctx ends; a permanent fault
+// exits with fault.ExitPermanent, as syncline apply does.
+func runChild(ctx context.Context, s applySpec) int {
 	a, sink, err := s.build(slog.LevelWarn)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "apply:", err)
@@ -204,28 +191,7 @@ func (p *pipeline) newApply(reg prometheus.Registerer) func(context.Context) err
 
 // runInBackground runs f until stop; an early failure fails the test.
 func runInBackground(t *testing.T, name string, f func(context.Context) error) (stop func() error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var stopped atomic.Bool
-	go func() {
-		err := f(ctx)
-		if err != nil && !stopped.Load() {
-			t.Errorf("%s stopped: %v", name, err)
-		}
-		done <- err
-	}()
-	var once sync.Once
-	var runErr error
-	stop = func() error {
-		once.Do(func() {
-			stopped.Store(true)
-			cancel()
-			runErr = <-done
-		})
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return stop
+	return testenv.Background(t, name, f)
 }
 
 // tableDump reads a whole table as text, ordered by its first column(s).
@@ -245,12 +211,8 @@ func dumpMySQL(db *sql.DB, qualified string) (tableDump, error) {
 	cols, _ := rows.Columns()
 	d := tableDump{cols: cols}
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := testenv.ScanStrings(rows)
+		if err != nil {
 			return tableDump{}, err
 		}
 		var b strings.Builder
@@ -258,8 +220,8 @@ func dumpMySQL(db *sql.DB, qualified string) (tableDump, error) {
 			if i > 0 {
 				b.WriteByte('|')
 			}
-			if v.Valid {
-				b.WriteString(v.String)
+			if v != nil {
+				b.WriteString(*v)
 			} else {
 				b.WriteString(`\N`)
 			}

@@ -92,20 +92,9 @@ func dumpSourceText(db *sql.DB, schemaName, table string) (tableDump, error) {
 	defer rows.Close()
 	var out [][]*string
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		row, err := testenv.ScanStrings(rows)
+		if err != nil {
 			return tableDump{}, err
-		}
-		row := make([]*string, len(cols))
-		for i, v := range vals {
-			if v.Valid {
-				s := v.String
-				row[i] = &s
-			}
 		}
 		out = append(out, row)
 	}

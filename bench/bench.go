@@ -38,7 +38,7 @@ import (
 
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/testenv"
+	"github.com/syncline/syncline/internal/servers"
 )
 
 // Defaults of Config: the sizes of make bench.
@@ -187,11 +187,11 @@ func (c *Config) Validate() error {
 // Servers are the servers a run uses. Source must write a row binlog with
 // full row images and full row metadata (testenv's defaults).
 type Servers struct {
-	Source     *testenv.MySQL
-	Target     *testenv.MySQL
-	Postgres   *testenv.PostgresServer
-	ClickHouse *testenv.ClickHouseServer
-	Kafka      *testenv.KafkaCluster
+	Source     *servers.MySQL
+	Target     *servers.MySQL
+	Postgres   *servers.PostgresServer
+	ClickHouse *servers.ClickHouseServer
+	Kafka      *servers.KafkaCluster
 	// Settings describes server settings that differ from testenv's, for
 	// the report.
 	Settings []string
@@ -229,7 +229,7 @@ func Launch(ctx context.Context, dir string) (*Servers, error) {
 		})
 	}
 	start("source MariaDB", func() (func() error, error) {
-		m, err := testenv.LaunchMariaDB(ctx, filepath.Join(dir, "source"), testenv.MariaDBOptions{ExtraConfig: benchMariaDB()})
+		m, err := servers.LaunchMariaDB(ctx, filepath.Join(dir, "source"), servers.MariaDBOptions{ExtraConfig: benchMariaDB()})
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +237,7 @@ func Launch(ctx context.Context, dir string) (*Servers, error) {
 		return m.Close, nil
 	})
 	start("target MariaDB", func() (func() error, error) {
-		m, err := testenv.LaunchMariaDB(ctx, filepath.Join(dir, "target"), testenv.MariaDBOptions{NoBinlog: true, ServerID: 2, ExtraConfig: benchMariaDB()})
+		m, err := servers.LaunchMariaDB(ctx, filepath.Join(dir, "target"), servers.MariaDBOptions{NoBinlog: true, ServerID: 2, ExtraConfig: benchMariaDB()})
 		if err != nil {
 			return nil, err
 		}
@@ -245,7 +245,7 @@ func Launch(ctx context.Context, dir string) (*Servers, error) {
 		return m.Close, nil
 	})
 	start("PostgreSQL", func() (func() error, error) {
-		pg, err := testenv.LaunchPostgres(ctx, filepath.Join(dir, "postgres"))
+		pg, err := servers.LaunchPostgres(ctx, filepath.Join(dir, "postgres"))
 		if err != nil {
 			return nil, err
 		}
@@ -253,7 +253,7 @@ func Launch(ctx context.Context, dir string) (*Servers, error) {
 		return pg.Close, nil
 	})
 	start("ClickHouse", func() (func() error, error) {
-		ch, err := testenv.LaunchClickHouse(ctx, filepath.Join(dir, "clickhouse"))
+		ch, err := servers.LaunchClickHouse(ctx, filepath.Join(dir, "clickhouse"))
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +265,7 @@ func Launch(ctx context.Context, dir string) (*Servers, error) {
 		if err != nil {
 			return nil, err
 		}
-		k, err := testenv.LaunchKafka(kfake.DataDir(logDir))
+		k, err := servers.LaunchKafka(kfake.DataDir(logDir))
 		if err != nil {
 			_ = os.RemoveAll(logDir)
 			return nil, err

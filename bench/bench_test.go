@@ -24,8 +24,8 @@ func TestHarness(t *testing.T) {
 		t.Skip("starts every server; run without -short")
 	}
 	srv := &bench.Servers{
-		Source: testenv.Source(t), Target: testenv.Target(t), Postgres: testenv.Postgres(t),
-		ClickHouse: testenv.ClickHouse(t), Kafka: testenv.NewKafka(t),
+		Source: testenv.Source(t).MySQL, Target: testenv.Target(t).MySQL, Postgres: testenv.Postgres(t).PostgresServer,
+		ClickHouse: testenv.ClickHouse(t).ClickHouseServer, Kafka: testenv.NewKafka(t),
 	}
 	cfg := bench.Config{
 		Changes: 2500, SnapshotRows: 5000, MemoryRows: 5000,

@@ -3,17 +3,15 @@ package capture_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/syncline/syncline/testenv"
 )
 
 // rowState is what a consumer knows of one row after reading the topic.
@@ -250,25 +248,13 @@ func TestKilledCaptureDeliversExactlyOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	load := writeLoad(ctx, t, db, "acct", initial, 42)
 
-	spec, _ := json.Marshal(p.spec)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	kills := 0
 	for kills < 22 {
-		cmd := exec.Command(self, "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		child := testenv.StartChild(t, p.spec)
 		time.Sleep(time.Duration(150+rng.IntN(900)) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-		if s := stderr.String(); strings.Contains(s, "capture:") {
+		child.Kill()
+		if s := child.Stderr(); strings.Contains(s, "capture:") {
 			t.Fatalf("capture child failed: %s", s)
 		}
 		kills++

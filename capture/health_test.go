@@ -18,6 +18,7 @@ import (
 
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/fault"
+	"github.com/syncline/syncline/internal/servers"
 	"github.com/syncline/syncline/testenv"
 )
 
@@ -353,7 +354,7 @@ func TestRegistryUnreachableAtFirstStart(t *testing.T) {
 // a permanent fault of class auth, not an outage to wait out.
 func TestKafkaRefusesCredentials(t *testing.T) {
 	p := newPipeline(t)
-	k, err := testenv.LaunchKafka(kfake.EnableSASL(), kfake.Superuser("PLAIN", "capture", "right-secret"))
+	k, err := servers.LaunchKafka(kfake.EnableSASL(), kfake.Superuser("PLAIN", "capture", "right-secret"))
 	if err != nil {
 		t.Fatal(err)
 	}

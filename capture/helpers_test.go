@@ -2,17 +2,14 @@ package capture_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,18 +25,13 @@ import (
 	"github.com/syncline/syncline/topics"
 )
 
-// childEnv names the variable that turns the test binary into a capture
-// process, so tests can kill a real process.
-const childEnv = "SYNCLINE_TEST_CAPTURE_CHILD"
-
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(childEnv); spec != "" {
-		os.Exit(runChild(spec))
-	}
+	testenv.ChildMain(runChild)
 	os.Exit(testenv.Run(m))
 }
 
-// childSpec is the configuration handed to a capture child process.
+// childSpec is the configuration handed to a capture child process
+// (testenv.StartChild), so tests can kill a real process.
 type childSpec struct {
 	Source    string
 	Brokers   []string
@@ -50,19 +42,13 @@ type childSpec struct {
 	BatchRows int
 }
 
-func runChild(raw string) int {
-	var s childSpec
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
+// runChild runs capture as configured by s until ctx ends.
+func runChild(ctx context.Context, s childSpec) int {
 	cfg, err := s.config()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	if f := os.Getenv("SYNCLINE_TEST_CPUPROFILE"); f != "" {
 		out, err := os.Create(f)
 		if err == nil {
@@ -341,13 +327,7 @@ func (p *pipeline) readAll(topicPattern string) []event {
 // waitFor polls until cond holds or the time is up.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.WaitFor(t, d, what, cond)
 }
 
 // readSchemaChanges decodes the schema-change topic.

@@ -2,9 +2,7 @@ package capture_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -41,19 +40,8 @@ func TestHugeTransactionMemory(t *testing.T) {
 	mustExec(t, db, "INSERT INTO big SELECT seq, 0, REPEAT('x', 50) FROM seq_1_to_1000000")
 	t.Logf("wrote %d rows in one transaction in %s", rows, time.Since(start).Round(time.Millisecond))
 
-	spec, _ := json.Marshal(p.spec)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
 	start = time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child := testenv.StartChild(t, p.spec)
 	topic := p.prefix + "." + p.db + ".big"
 	waitFor(t, 5*time.Minute, "the transaction to be captured", func() bool {
 		cp := p.checkpoint()
@@ -63,10 +51,10 @@ func TestHugeTransactionMemory(t *testing.T) {
 	// VmHWM is the peak RSS of the process's own memory since its exec.
 	// (getrusage's maxrss of a child also counts the parent's memory at
 	// fork time, which is the whole test process here.)
-	peakMB := peakRSSMB(t, cmd.Process.Pid)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("capture process: %v: %s", err, stderr.String())
+	peakMB := peakRSSMB(t, child.Pid())
+	child.Signal(syscall.SIGTERM)
+	if err := child.Wait(); err != nil {
+		t.Fatalf("capture process: %v: %s", err, child.Stderr())
 	}
 	end := p.endOffset(topic)
 	t.Logf("captured %d rows in %s (%.0f rows/s); capture's peak RSS %d MB", rows, elapsed.Round(time.Millisecond), rows/elapsed.Seconds(), peakMB)

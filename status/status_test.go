@@ -319,11 +319,5 @@ func consumeAndCommit(t *testing.T, brokers []string, group, topic string, n int
 // waitFor polls cond until it holds or d has passed.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.WaitFor(t, d, what, cond)
 }

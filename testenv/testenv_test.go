@@ -13,10 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/syncline/syncline/internal/servers"
 	"github.com/syncline/syncline/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+func TestMain(m *testing.M) {
+	testenv.ChildMain(runChild)
+	os.Exit(testenv.Run(m))
+}
 
 // mysqlVars reads server variables by name.
 func mysqlVars(t *testing.T, db *sql.DB, names ...string) map[string]string {
@@ -161,20 +165,22 @@ func TestLaunchMariaDBReusesDir(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	first, err := testenv.LaunchMariaDB(ctx, dir, testenv.MariaDBOptions{NoBinlog: true})
+	launched, err := servers.LaunchMariaDB(ctx, dir, testenv.MariaDBOptions{NoBinlog: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	first := &testenv.MySQL{MySQL: launched}
 	first.Exec(t, "CREATE DATABASE kept")
 	first.Exec(t, "CREATE TABLE kept.t (id INT PRIMARY KEY)")
 	first.Exec(t, "INSERT INTO kept.t VALUES (1), (2)")
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	second, err := testenv.LaunchMariaDB(ctx, dir, testenv.MariaDBOptions{NoBinlog: true})
+	launched, err = servers.LaunchMariaDB(ctx, dir, testenv.MariaDBOptions{NoBinlog: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	second := &testenv.MySQL{MySQL: launched}
 	defer second.Close()
 	if second.Password == first.Password {
 		t.Error("relaunch kept the old password")

@@ -158,15 +158,7 @@ func (p *pipeline) start() {
 
 // background runs f until the test ends; an early failure fails the test.
 func background(t *testing.T, name string, f func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := f(ctx); err != nil && ctx.Err() == nil {
-			t.Errorf("%s stopped: %v", name, err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	testenv.Background(t, name, f)
 }
 
 // sourceCount counts a source table's rows.

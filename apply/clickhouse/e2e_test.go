@@ -27,15 +27,7 @@ import (
 // run runs f in the background until the test ends; an early failure
 // fails the test.
 func run(t *testing.T, name string, f func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := f(ctx); err != nil && ctx.Err() == nil {
-			t.Errorf("%s stopped: %v", name, err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	testenv.Background(t, name, f)
 }
 
 // TestEndToEnd runs capture from MariaDB through Kafka and apply into
@@ -180,19 +172,9 @@ func sourceRows(t *testing.T, srcDB *sql.DB) (string, []string) {
 	defer rows.Close()
 	var out strings.Builder
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		r, err := testenv.ScanStrings(rows)
+		if err != nil {
 			t.Fatal(err)
-		}
-		r := make([]*string, len(cols))
-		for i, v := range vals {
-			if v.Valid {
-				r[i] = &v.String
-			}
 		}
 		out.WriteString(dumpRow(r) + "\n")
 	}

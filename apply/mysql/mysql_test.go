@@ -71,23 +71,11 @@ func query(t *testing.T, pool *sql.DB, q string, args ...any) [][]*string {
 		t.Fatalf("%s: %v", q, err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
 	var out [][]*string
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		row, err := testenv.ScanStrings(rows)
+		if err != nil {
 			t.Fatal(err)
-		}
-		row := make([]*string, len(cols))
-		for i, v := range vals {
-			if v.Valid {
-				s := v.String
-				row[i] = &s
-			}
 		}
 		out = append(out, row)
 	}

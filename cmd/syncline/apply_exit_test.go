@@ -8,15 +8,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,54 +23,31 @@ import (
 	"github.com/syncline/syncline/testenv"
 )
 
-// applyExitChildEnv holds the arguments (JSON) with which the test binary
-// runs as syncline instead of running tests.
-const applyExitChildEnv = "SYNCLINE_TEST_APPLY_EXIT_ARGS"
-
+// init makes the test binary syncline, run with the arguments of its spec,
+// when runSyncline started it as a child process (testenv.StartChild).
 func init() {
-	raw := os.Getenv(applyExitChildEnv)
-	if raw == "" {
-		return
-	}
-	var args []string
-	if err := json.Unmarshal([]byte(raw), &args); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(exitUsage)
-	}
-	// What main does.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, append([]string{"syncline"}, args...), os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	testenv.ChildMain(func(ctx context.Context, args []string) int {
+		// What main does.
+		return run(ctx, append([]string{"syncline"}, args...), os.Stdout, os.Stderr)
+	})
 }
 
 // runSyncline runs syncline with args as a process and returns its exit
 // status and stderr; it fails the test when the process runs longer than d.
 func runSyncline(t *testing.T, d time.Duration, args ...string) (int, string) {
 	t.Helper()
-	raw, err := json.Marshal(args)
-	if err != nil {
-		t.Fatal(err)
+	child := testenv.StartChild(t, args)
+	select {
+	case <-child.Done():
+	case <-time.After(d):
+		child.Kill()
+		t.Fatalf("syncline %s still ran after %s: %s", args[0], d, child.Stderr())
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	code := child.ExitCode()
+	if code < 0 {
+		t.Fatalf("syncline %s: %v: %s", args[0], child.Wait(), child.Stderr())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), applyExitChildEnv+"="+string(raw))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("syncline %s still ran after %s: %s", args[0], d, stderr.String())
-	}
-	code := cmd.ProcessState.ExitCode()
-	if err != nil && code < 0 {
-		t.Fatal(err)
-	}
-	return code, stderr.String()
+	return code, child.Stderr()
 }
 
 // systemdUnit is what a unit's [Service] section says about restarts.

@@ -22,9 +22,9 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/embedded"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/servers"
 	"github.com/syncline/syncline/status"
 	"github.com/syncline/syncline/task"
-	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -115,8 +115,8 @@ type demo struct {
 	// introText is what the demo printed at start; consoleURL its console.
 	introText, consoleURL string
 
-	src    *testenv.MySQL
-	ch     *testenv.ClickHouseServer
+	src    *servers.MySQL
+	ch     *servers.ClickHouseServer
 	svc    *embedded.Services
 	shop   *shop
 	obs    *observer
@@ -226,10 +226,10 @@ func (d *demo) run(ctx context.Context, orders int, metricsAddr string) (err err
 func (d *demo) start(ctx context.Context, orders int) error {
 	var err error
 	fmt.Fprintln(d.out, "syncline demo: starting MariaDB and ClickHouse")
-	if d.src, err = testenv.LaunchMariaDB(ctx, filepath.Join(d.dir, "mariadb"), testenv.MariaDBOptions{}); err != nil {
+	if d.src, err = servers.LaunchMariaDB(ctx, filepath.Join(d.dir, "mariadb"), servers.MariaDBOptions{}); err != nil {
 		return fmt.Errorf("start MariaDB: %w", err)
 	}
-	if d.ch, err = testenv.LaunchClickHouse(ctx, filepath.Join(d.dir, "clickhouse")); err != nil {
+	if d.ch, err = servers.LaunchClickHouse(ctx, filepath.Join(d.dir, "clickhouse")); err != nil {
 		return fmt.Errorf("start ClickHouse: %w", err)
 	}
 	if d.svc, err = embedded.Start(embedded.Config{Dir: filepath.Join(d.dir, "kafka"), Logger: d.log}); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	applych "github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/embedded"
+	"github.com/syncline/syncline/internal/servers"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )
@@ -68,17 +69,18 @@ func TestDemo(t *testing.T) {
 	// demo left behind.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	src, err := testenv.LaunchMariaDB(ctx, filepath.Join(dir, "mariadb"), testenv.MariaDBOptions{})
+	launched, err := servers.LaunchMariaDB(ctx, filepath.Join(dir, "mariadb"), servers.MariaDBOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := &testenv.MySQL{MySQL: launched}
 	defer src.Close()
 	svc, err := embedded.Start(embedded.Config{Dir: filepath.Join(dir, "kafka")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	ch, err := testenv.LaunchClickHouse(ctx, filepath.Join(dir, "clickhouse"))
+	ch, err := servers.LaunchClickHouse(ctx, filepath.Join(dir, "clickhouse"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -371,13 +371,7 @@ func TestDevUsageErrors(t *testing.T) {
 // waitUntil polls cond until it holds or d has passed.
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.WaitFor(t, d, what, cond)
 }
 
 func TestNewCommandsHelp(t *testing.T) {

@@ -87,22 +87,17 @@ func rows(db *sql.DB, query string) []string {
 		return nil
 	}
 	defer rs.Close()
-	cols, _ := rs.Columns()
 	out := []string{}
 	for rs.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
+		vals, err := testenv.ScanStrings(rs)
+		if err != nil {
 			return nil
 		}
-		parts := make([]string, len(cols))
+		parts := make([]string, len(vals))
 		for i, v := range vals {
 			parts[i] = "NULL"
-			if v.Valid {
-				parts[i] = v.String
+			if v != nil {
+				parts[i] = *v
 			}
 		}
 		out = append(out, strings.Join(parts, "|"))

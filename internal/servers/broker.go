@@ -1,4 +1,4 @@
-package testenv
+package servers
 
 import (
 	"errors"
@@ -16,8 +16,7 @@ import (
 // RestartableKafka is a Kafka broker (kfake) whose log, transactions and
 // consumer groups live on disk, so it can be stopped and started again on
 // the same 127.0.0.1 port, as an operator restarts a broker; the schema
-// registry beside it keeps running. LaunchRestartableKafka and
-// NewRestartableKafka return one.
+// registry beside it keeps running. LaunchRestartableKafka returns one.
 type RestartableKafka struct {
 	// Brokers is the broker's address ("127.0.0.1:port"), the same across
 	// restarts.

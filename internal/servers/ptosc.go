@@ -1,26 +1,24 @@
-package testenv
+package servers
 
 import (
 	"context"
 	"fmt"
 	"os/exec"
 	"strings"
-	"testing"
 	"time"
 )
 
 // OnlineSchemaChange runs pt-online-schema-change (Debian package
 // percona-toolkit) on db.table of s with the ALTER clause alter and the
-// extra options (such as "--chunk-size", "200"), and fails the test when it
-// fails. The password goes to the tool in its DSN, as the tool requires,
-// on this test server only.
-func (s *MySQL) OnlineSchemaChange(t testing.TB, db, table, alter string, extra ...string) {
-	t.Helper()
+// extra options (such as "--chunk-size", "200"), and gives up after two
+// minutes. The password goes to the tool in its DSN, as the tool requires;
+// the error carries the tail of the tool's output with the password masked.
+func (s *MySQL) OnlineSchemaChange(ctx context.Context, db, table, alter string, extra ...string) error {
 	bin, err := findBinary("percona-toolkit", []string{"pt-online-schema-change"})
 	if err != nil {
-		t.Fatalf("testenv: %v", err)
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	args := append([]string{
 		"--alter", alter,
@@ -29,6 +27,7 @@ func (s *MySQL) OnlineSchemaChange(t testing.TB, db, table, alter string, extra 
 	}, extra...)
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("testenv: pt-online-schema-change --alter %q on %s.%s: %v\n%s", alter, db, table, err, tailString(strings.ReplaceAll(string(out), s.Password, "<password>")))
+		return fmt.Errorf("pt-online-schema-change --alter %q on %s.%s: %w\n%s", alter, db, table, err, tailString(strings.ReplaceAll(string(out), s.Password, "<password>")))
 	}
+	return nil
 }
