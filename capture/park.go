@@ -86,7 +86,9 @@ func (r *run) park(ts *tableState, cause error) {
 	if ts.stage == stageParked && ts.reason == why {
 		return
 	}
-	ts.stage, ts.afterKey, ts.reason = stageParked, nil, why
+	// A parked table's targets are emptied when it is re-included, so a
+	// snapshot taken again after an online schema change ends here.
+	ts.stage, ts.afterKey, ts.reason, ts.again = stageParked, nil, why, false
 	r.dirty = true
 	r.cfg.Metrics.tablesParked(r.parkedCount())
 	r.log.Error("table parked: it cannot be captured, its topic gets no events until it is re-included; the other tables stream on",
@@ -105,11 +107,14 @@ func (r *run) parkedCount() int {
 }
 
 // waitsForSnapshot reports whether none of a table's binlog changes are
-// published yet: it is parked, or its snapshot has not read a chunk. Its
-// rows events are then passed by undecoded (a re-included table's binlog
-// before the snapshot may still hold the shape that parked it).
+// published yet: it is parked, or its first snapshot has not read a chunk.
+// Its rows events are then passed by undecoded (a re-included table's
+// binlog before the snapshot may still hold the shape that parked it). A
+// table snapshotted again after an online schema change (again) does not
+// wait: its targets hold its rows already, and every change of every key,
+// a delete above all, is published from the swap on (published).
 func (t *tableState) waitsForSnapshot() bool {
-	return t.stage == stageParked || (t.stage == stageSnapshot && t.afterKey == nil)
+	return t.stage == stageParked || (t.stage == stageSnapshot && t.afterKey == nil && !t.again)
 }
 
 // parkOnDDL checks the table a statement created, altered or renamed and
