@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/syncline/syncline/apply"
+	"github.com/syncline/syncline/internal/target/plan"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -92,89 +93,74 @@ func (s *Sink) versionDef() string {
 	return def
 }
 
-// Prepare creates or evolves a table; see apply.Sink.
+// caps is what the planner needs to know about the target.
+func (s *Sink) caps() plan.Capabilities {
+	return plan.Capabilities{
+		SameType:     func(have plan.Column, want schema.Type) bool { return sameType(have.Type, want) },
+		RenameColumn: true,
+		KeyRename:    true,
+		NullableKey:  true,
+	}
+}
+
+// current reads a table as the planner describes it; its key only with
+// withKey.
+func (c *conn) current(db, table string, withKey bool) (plan.Table, error) {
+	cols, err := c.columns(db, table)
+	if err != nil || len(cols) == 0 {
+		return plan.Table{}, err
+	}
+	cur := plan.Table{Exists: true}
+	for _, tc := range cols {
+		cur.Columns = append(cur.Columns, plan.Column{Name: tc.name, Type: tc.typ, Nullable: tc.nullable})
+	}
+	if withKey {
+		if cur.Key, err = c.primaryKey(db, table); err != nil {
+			return plan.Table{}, err
+		}
+	}
+	return cur, nil
+}
+
+// Prepare creates or evolves a table as plan.Prepare decides; see
+// apply.Sink.
 func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOptions) error {
 	name := t.Database + "." + t.Name
 	return s.withConn(ctx, func(c *conn) error {
-		cols, err := c.columns(t.Database, t.Name)
+		cur, err := c.current(t.Database, t.Name, len(t.Key) > 0)
 		if err != nil {
 			return err
 		}
-		if len(cols) == 0 {
-			if len(t.Key) == 0 {
-				return nil
-			}
-			return s.create(c, t)
+		ops := plan.Prepare(t, cur, opts, s.caps())
+		if err := plan.Err(ops); err != nil {
+			return err
 		}
-		if !hasColumn(cols, apply.VersionColumn) {
-			if opts.Existing != apply.ExistingWrite {
-				return fmt.Errorf("%w: %s was not created by syncline apply (it has no %s column); drop it, or restart apply with --existing-tables write to write into it",
-					apply.ErrExistingTable, name, apply.VersionColumn)
+		// Renames in their own statement, first: later clauses use the new
+		// names. The version column is added on its own too.
+		var renames, clauses []string
+		for _, op := range ops {
+			switch op.Kind {
+			case plan.CreateTable:
+				return s.create(c, t)
+			case plan.AddVersionColumn:
+				s.log.Warn("writing into an existing table, as --existing-tables write asks; adding the version column", "table", name)
+				if _, err := c.query("ALTER TABLE " + qualified(t.Database, t.Name) + " ADD COLUMN " + s.versionDef()); err != nil {
+					return fmt.Errorf("add %s to %s: %w", apply.VersionColumn, name, err)
+				}
+			case plan.RenameColumn:
+				renames = append(renames, "RENAME COLUMN "+quote(op.From)+" TO "+quote(op.To))
+			default:
+				clause, err := s.clause(op)
+				if err != nil {
+					return err
+				}
+				clauses = append(clauses, clause)
 			}
-			s.log.Warn("writing into an existing table, as --existing-tables write asks; adding the version column", "table", name)
-			if _, err := c.query("ALTER TABLE " + qualified(t.Database, t.Name) + " ADD COLUMN " + s.versionDef()); err != nil {
-				return fmt.Errorf("add %s to %s: %w", apply.VersionColumn, name, err)
-			}
-		}
-		if len(t.Key) > 0 {
-			if err := c.checkKey(t); err != nil {
-				return err
-			}
-		}
-		want := make(map[string]bool, len(t.Columns))
-		for _, col := range t.Columns {
-			want[col.Name] = true
-		}
-		// Renames first, in their own statement: later clauses use the new
-		// names.
-		var renames []string
-		for _, tc := range cols {
-			to, ok := opts.Renamed[tc.name]
-			if want[tc.name] || !ok || !want[to] || hasColumn(cols, to) {
-				continue
-			}
-			renames = append(renames, "RENAME COLUMN "+quote(tc.name)+" TO "+quote(to))
 		}
 		if len(renames) > 0 {
 			if _, err := c.query("ALTER TABLE " + qualified(t.Database, t.Name) + " " + strings.Join(renames, ", ")); err != nil {
 				return fmt.Errorf("rename columns of %s: %w", name, err)
 			}
-			if cols, err = c.columns(t.Database, t.Name); err != nil {
-				return err
-			}
-		}
-		var clauses []string
-		if opts.DropColumns {
-			for _, tc := range cols {
-				if !want[tc.name] && tc.name != apply.VersionColumn {
-					clauses = append(clauses, "DROP COLUMN "+quote(tc.name))
-				}
-			}
-		}
-		have := make(map[string]targetColumn, len(cols))
-		for _, tc := range cols {
-			have[tc.name] = tc
-		}
-		after := "FIRST"
-		for _, col := range t.Columns {
-			tc, ok := have[col.Name]
-			switch {
-			case !ok:
-				// Rows written before the column existed reach the target
-				// without it: it is nullable here.
-				clauses = append(clauses, "ADD COLUMN "+quote(col.Name)+" "+columnType(col.Type, s.server())+" NULL "+after)
-			case (!sameType(tc.typ, col.Type) && !opts.KeepTypes[col.Name]) || (col.Nullable && !tc.nullable):
-				null := " NOT NULL"
-				if tc.nullable || col.Nullable {
-					null = " NULL"
-				}
-				typ := columnType(col.Type, s.server())
-				if opts.KeepTypes[col.Name] {
-					typ = tc.typ
-				}
-				clauses = append(clauses, "MODIFY COLUMN "+quote(col.Name)+" "+typ+null)
-			}
-			after = "AFTER " + quote(col.Name)
 		}
 		if len(clauses) == 0 {
 			return nil
@@ -186,6 +172,31 @@ func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOp
 		s.log.Info("table changed", "table", name, "changes", strings.Join(clauses, ", "))
 		return nil
 	})
+}
+
+// clause renders a column operation of a plan as an ALTER TABLE clause.
+func (s *Sink) clause(op plan.Op) (string, error) {
+	switch op.Kind {
+	case plan.DropColumn:
+		return "DROP COLUMN " + quote(op.Have.Name), nil
+	case plan.AddColumn:
+		after := "FIRST"
+		if op.After != "" {
+			after = "AFTER " + quote(op.After)
+		}
+		return "ADD COLUMN " + quote(op.Column.Name) + " " + columnType(op.Column.Type, s.server()) + " NULL " + after, nil
+	case plan.ChangeColumn:
+		typ := op.Have.Type
+		if op.Retype {
+			typ = columnType(op.Column.Type, s.server())
+		}
+		null := " NOT NULL"
+		if op.Nullable {
+			null = " NULL"
+		}
+		return "MODIFY COLUMN " + quote(op.Column.Name) + " " + typ + null, nil
+	}
+	return "", fmt.Errorf("%w: %s", apply.ErrUnsupportedDDL, op)
 }
 
 // create creates the database and the table.
@@ -224,164 +235,135 @@ func (s *Sink) create(c *conn, t schema.Table) error {
 	return nil
 }
 
-// SchemaChange applies what a row-shape diff cannot see; see apply.Sink.
+// SchemaChange applies what a row-shape diff cannot see, as the plan
+// package decides; see apply.Sink.
 func (s *Sink) SchemaChange(ctx context.Context, ev apply.SchemaChange) error {
 	return s.withConn(ctx, func(c *conn) error {
+		var ops []plan.Op
 		switch ev.Kind {
 		case apply.DDLAlterTable:
-			return s.renameColumns(c, ev)
-		case apply.DDLTruncateTable:
-			_, err := s.removeOlder(c, ev.Database, ev.Table, ev.Version, false)
-			return err
-		case apply.DDLDropTable:
-			_, err := s.removeOlder(c, ev.Database, ev.Table, ev.Version, true)
-			return err
+			if len(ev.RenamedColumns) == 0 {
+				return nil
+			}
+			cur, err := c.current(ev.Database, ev.Table, false)
+			if err != nil {
+				return err
+			}
+			ops = plan.RenameColumns(ev, cur, s.caps(), "")
+		case apply.DDLTruncateTable, apply.DDLDropTable:
+			v, err := c.versions(ev.Database, ev.Table)
+			if err != nil {
+				return err
+			}
+			ops, _ = plan.Truncate(ev.Database, ev.Table, v, ev.Version, ev.Kind == apply.DDLDropTable, s.caps())
 		case apply.DDLRenameTable:
-			return s.renameTable(c, ev)
+			from, err := c.columns(ev.Database, ev.Table)
+			if err != nil {
+				return err
+			}
+			to, err := c.versions(ev.NewDatabase, ev.NewTable)
+			if err != nil {
+				return err
+			}
+			ops = plan.MoveTable(ev, len(from) > 0, to)
 		case apply.DDLDropDatabase:
-			return s.dropDatabase(c, ev)
+			r, err := c.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", ev.Database)
+			if err != nil {
+				return fmt.Errorf("list tables of %s: %w", ev.Database, err)
+			}
+			tables := map[string]plan.Versions{}
+			for i := range r.RowNumber() {
+				table, _ := r.GetString(i, 0)
+				if tables[table], err = c.versions(ev.Database, table); err != nil {
+					return err
+				}
+			}
+			ops = plan.ClearDatabase(ev.Database, tables, ev.Version, s.caps())
 		}
-		return nil
+		return s.run(c, ops)
 	})
 }
 
-func (s *Sink) renameColumns(c *conn, ev apply.SchemaChange) error {
-	if len(ev.RenamedColumns) == 0 {
-		return nil
-	}
-	cols, err := c.columns(ev.Database, ev.Table)
-	if err != nil || len(cols) == 0 {
-		return err
-	}
-	var clauses []string
-	for from, to := range ev.RenamedColumns {
-		if hasColumn(cols, from) && !hasColumn(cols, to) {
-			clauses = append(clauses, "RENAME COLUMN "+quote(from)+" TO "+quote(to))
-		}
-	}
-	if len(clauses) == 0 {
-		return nil
-	}
-	if _, err := c.query("ALTER TABLE " + qualified(ev.Database, ev.Table) + " " + strings.Join(clauses, ", ")); err != nil {
-		return fmt.Errorf("rename columns of %s.%s: %w", ev.Database, ev.Table, err)
-	}
-	return nil
-}
-
-// removeOlder deletes the rows older than version (a truncate or drop at
-// version); with drop, it then drops the table unless newer rows remain.
-// It reports whether the table is gone.
-func (s *Sink) removeOlder(c *conn, db, table string, version int64, drop bool) (bool, error) {
+// versions reads what a table holds for the plan of a statement that
+// removes rows.
+func (c *conn) versions(db, table string) (plan.Versions, error) {
 	cols, err := c.columns(db, table)
+	if err != nil || len(cols) == 0 {
+		return plan.Versions{}, err
+	}
+	v := plan.Versions{Exists: true, Ours: hasColumn(cols, apply.VersionColumn)}
+	if !v.Ours {
+		return v, nil
+	}
+	col := quote(apply.VersionColumn)
+	r, err := c.query("SELECT COUNT(*), COALESCE(MIN(" + col + "), 0), COALESCE(MAX(" + col + "), 0) FROM " + qualified(db, table))
 	if err != nil {
-		return false, err
+		return v, fmt.Errorf("check %s.%s: %w", db, table, err)
 	}
-	if len(cols) == 0 {
-		return true, nil
-	}
-	if !hasColumn(cols, apply.VersionColumn) {
-		return false, nil // not apply's table
-	}
-	q := qualified(db, table)
-	if _, err := c.query("DELETE FROM "+q+" WHERE "+quote(apply.VersionColumn)+" < ?", version); err != nil {
-		return false, fmt.Errorf("remove rows of %s.%s older than version %d: %w", db, table, version, err)
-	}
-	if !drop {
-		return false, nil
-	}
-	r, err := c.query("SELECT 1 FROM " + q + " LIMIT 1")
-	if err != nil {
-		return false, fmt.Errorf("check %s.%s: %w", db, table, err)
-	}
-	if r.RowNumber() > 0 {
-		return false, nil // re-created since: its newer rows stay
-	}
-	if _, err := c.query("DROP TABLE IF EXISTS " + q); err != nil {
-		return false, fmt.Errorf("drop %s.%s: %w", db, table, err)
-	}
-	return true, nil
+	n, _ := r.GetInt(0, 0)
+	v.Rows = uint64(n)
+	v.Low, _ = r.GetInt(0, 1)
+	v.Newest, _ = r.GetInt(0, 2)
+	return v, nil
 }
 
-func (s *Sink) renameTable(c *conn, ev apply.SchemaChange) error {
-	from, err := c.columns(ev.Database, ev.Table)
-	if err != nil {
+// run renders and runs the operations of a schema-change plan.
+func (s *Sink) run(c *conn, ops []plan.Op) error {
+	if err := plan.Err(ops); err != nil {
 		return err
 	}
-	if len(from) == 0 {
-		return nil // done already, or never created
-	}
-	to, err := c.columns(ev.NewDatabase, ev.NewTable)
-	if err != nil {
-		return err
-	}
-	if len(to) > 0 {
-		if !hasColumn(to, apply.VersionColumn) {
-			return fmt.Errorf("%w: rename %s.%s to %s.%s: the new name is taken by a table syncline apply did not create", apply.ErrUnsupportedDDL, ev.Database, ev.Table, ev.NewDatabase, ev.NewTable)
+	var renames []string
+	for _, op := range ops {
+		if op.Kind == plan.RenameColumn {
+			renames = append(renames, "RENAME COLUMN "+quote(op.From)+" TO "+quote(op.To))
 		}
-		r, err := c.query("SELECT COUNT(*), COALESCE(MAX(" + quote(apply.VersionColumn) + "), 0) FROM " + qualified(ev.NewDatabase, ev.NewTable))
-		if err != nil {
-			return fmt.Errorf("check %s.%s: %w", ev.NewDatabase, ev.NewTable, err)
+	}
+	if len(renames) > 0 {
+		if _, err := c.query("ALTER TABLE " + qualified(ops[0].Database, ops[0].Table) + " " + strings.Join(renames, ", ")); err != nil {
+			return fmt.Errorf("rename columns of %s.%s: %w", ops[0].Database, ops[0].Table, err)
 		}
-		n, _ := r.GetInt(0, 0)
-		newest, _ := r.GetInt(0, 1)
-		switch {
-		case newest >= ev.Version:
-			return nil // renamed already; the old name was created again since
-		case n == 0:
-			if _, err := c.query("DROP TABLE " + qualified(ev.NewDatabase, ev.NewTable)); err != nil {
-				return fmt.Errorf("drop empty %s.%s: %w", ev.NewDatabase, ev.NewTable, err)
-			}
+	}
+	for _, op := range ops {
+		var (
+			stmt string
+			args []any
+		)
+		q := qualified(op.Database, op.Table)
+		switch op.Kind {
+		case plan.RenameColumn:
+			continue
+		case plan.DeleteOlder:
+			stmt, args = "DELETE FROM "+q+" WHERE "+quote(apply.VersionColumn)+" < ?", []any{op.Version}
+		case plan.TruncateTable:
+			stmt = "TRUNCATE TABLE " + q
+		case plan.DropTable:
+			stmt = "DROP TABLE IF EXISTS " + q
+		case plan.CreateDatabase:
+			stmt = "CREATE DATABASE IF NOT EXISTS " + quote(op.NewDatabase)
+		case plan.RenameTable:
+			stmt = "RENAME TABLE " + q + " TO " + qualified(op.NewDatabase, op.NewTable)
+		case plan.DropDatabase:
+			stmt = "DROP DATABASE IF EXISTS " + quote(op.Database)
 		default:
-			return fmt.Errorf("%w: rename %s.%s to %s.%s: both tables hold rows older than the rename", apply.ErrUnsupportedDDL, ev.Database, ev.Table, ev.NewDatabase, ev.NewTable)
+			return fmt.Errorf("%w: %s", apply.ErrUnsupportedDDL, op)
 		}
-	}
-	if ev.NewDatabase != ev.Database {
-		if _, err := c.query("CREATE DATABASE IF NOT EXISTS " + quote(ev.NewDatabase)); err != nil {
-			return fmt.Errorf("create database %s: %w", ev.NewDatabase, err)
+		if _, err := c.query(stmt, args...); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
 		}
-	}
-	if _, err := c.query("RENAME TABLE " + qualified(ev.Database, ev.Table) + " TO " + qualified(ev.NewDatabase, ev.NewTable)); err != nil {
-		return fmt.Errorf("rename %s.%s to %s.%s: %w", ev.Database, ev.Table, ev.NewDatabase, ev.NewTable, err)
 	}
 	return nil
 }
 
-func (s *Sink) dropDatabase(c *conn, ev apply.SchemaChange) error {
-	r, err := c.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", ev.Database)
-	if err != nil {
-		return fmt.Errorf("list tables of %s: %w", ev.Database, err)
-	}
-	left := 0
-	for i := range r.RowNumber() {
-		table, _ := r.GetString(i, 0)
-		gone, err := s.removeOlder(c, ev.Database, table, ev.Version, true)
-		if err != nil {
-			return err
-		}
-		if !gone {
-			left++
-		}
-	}
-	if left > 0 {
-		return nil
-	}
-	if _, err := c.query("DROP DATABASE IF EXISTS " + quote(ev.Database)); err != nil {
-		return fmt.Errorf("drop database %s: %w", ev.Database, err)
-	}
-	return nil
-}
-
-// checkKey refuses a table whose primary key is not t's key (renamed key
-// columns aside, which Prepare renames).
-func (c *conn) checkKey(t schema.Table) error {
+// primaryKey reads a table's primary key columns in key order.
+func (c *conn) primaryKey(db, table string) ([]string, error) {
 	r, err := c.query("SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE"+
-		" WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION", t.Database, t.Name)
+		" WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION", db, table)
 	if err != nil {
-		return fmt.Errorf("read primary key of %s.%s: %w", t.Database, t.Name, err)
+		return nil, fmt.Errorf("read primary key of %s.%s: %w", db, table, err)
 	}
 	got := make([]string, r.RowNumber())
 	for i := range got {
 		got[i], _ = r.GetString(i, 0)
 	}
-	return apply.CheckKey(t, got)
+	return got, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/syncline/syncline/apply"
+	"github.com/syncline/syncline/internal/target/plan"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -58,8 +59,41 @@ func hasColumn(cols []targetColumn, name string) bool {
 
 const versionDef = ` bigint NOT NULL DEFAULT 0`
 
-// Prepare creates or evolves a table; see apply.Sink. The changes run in
-// one transaction.
+// caps is what the planner needs to know about PostgreSQL.
+var caps = plan.Capabilities{
+	SameType:     func(have plan.Column, want schema.Type) bool { return have.Type == columnType(want) },
+	RenameColumn: true,
+	KeyRename:    true,
+	NullableKey:  true,
+}
+
+// current reads a table as the planner describes it; its key only with
+// withKey.
+func current(ctx context.Context, q querier, schemaName, table string, withKey bool) (plan.Table, error) {
+	cols, err := columns(ctx, q, schemaName, table)
+	if err != nil || len(cols) == 0 {
+		return plan.Table{}, err
+	}
+	cur := plan.Table{Exists: true}
+	for _, tc := range cols {
+		cur.Columns = append(cur.Columns, plan.Column{Name: tc.name, Type: tc.typ, Nullable: tc.nullable})
+	}
+	if withKey {
+		rows, err := q.Query(ctx, `SELECT a.attname FROM pg_index i
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`, qualified(schemaName, table))
+		if err != nil {
+			return cur, fmt.Errorf("read primary key of %s.%s: %w", schemaName, table, err)
+		}
+		if cur.Key, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return cur, fmt.Errorf("read primary key of %s.%s: %w", schemaName, table, err)
+		}
+	}
+	return cur, nil
+}
+
+// Prepare creates or evolves a table as plan.Prepare decides; see
+// apply.Sink. The changes run in one transaction.
 func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOptions) error {
 	name := t.Database + "." + t.Name
 	names := []string{t.Database, t.Name}
@@ -72,19 +106,13 @@ func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOp
 	err := s.withConn(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			q := tx
-			cols, err := columns(ctx, q, t.Database, t.Name)
+			cur, err := current(ctx, q, t.Database, t.Name, len(t.Key) > 0)
 			if err != nil {
 				return err
 			}
-			if len(cols) == 0 {
-				if len(t.Key) == 0 {
-					return nil
-				}
-				if err := s.create(ctx, q, t); err != nil {
-					return err
-				}
-				s.forget(t.Database, t.Name)
-				return nil
+			ops := plan.Prepare(t, cur, opts, caps)
+			if err := plan.Err(ops); err != nil || !cur.Exists && len(ops) == 0 {
+				return err
 			}
 			table := qualified(t.Database, t.Name)
 			var changes []string
@@ -95,85 +123,46 @@ func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOp
 				changes = append(changes, strings.TrimPrefix(stmt, "ALTER TABLE "+table+" "))
 				return nil
 			}
-			if !hasColumn(cols, apply.VersionColumn) {
-				if opts.Existing != apply.ExistingWrite {
-					return fmt.Errorf("%w: %s was not created by syncline apply (it has no %s column); drop it, or restart apply with --existing-tables write to write into it",
-						apply.ErrExistingTable, name, apply.VersionColumn)
-				}
-				s.log.Warn("writing into an existing table, as --existing-tables write asks; adding the version column", "table", name)
-				if err := exec("ALTER TABLE " + table + " ADD COLUMN " + quote(apply.VersionColumn) + versionDef); err != nil {
-					return err
-				}
-			}
-			if len(t.Key) > 0 {
-				rows, err := tx.Query(ctx, `SELECT a.attname FROM pg_index i
-JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`, table)
-				if err != nil {
-					return fmt.Errorf("read primary key of %s: %w", name, err)
-				}
-				got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-				if err != nil {
-					return fmt.Errorf("read primary key of %s: %w", name, err)
-				}
-				if err := apply.CheckKey(t, got); err != nil {
-					return err
-				}
-			}
-			want := make(map[string]bool, len(t.Columns))
-			for _, col := range t.Columns {
-				want[col.Name] = true
-			}
-			renamed := false
-			for _, tc := range cols {
-				to, ok := opts.Renamed[tc.name]
-				if want[tc.name] || !ok || !want[to] || hasColumn(cols, to) {
-					continue
-				}
-				if err := exec("ALTER TABLE " + table + " RENAME COLUMN " + quote(tc.name) + " TO " + quote(to)); err != nil {
-					return err
-				}
-				renamed = true
-			}
-			if renamed {
-				if cols, err = columns(ctx, q, t.Database, t.Name); err != nil {
-					return err
-				}
-			}
-			if opts.DropColumns {
-				for _, tc := range cols {
-					if !want[tc.name] && tc.name != apply.VersionColumn {
-						if err := exec("ALTER TABLE " + table + " DROP COLUMN " + quote(tc.name)); err != nil {
-							return err
-						}
-					}
-				}
-			}
-			have := make(map[string]targetColumn, len(cols))
-			for _, tc := range cols {
-				have[tc.name] = tc
-			}
-			for _, col := range t.Columns {
-				typ := columnType(col.Type)
-				tc, ok := have[col.Name]
-				switch {
-				case !ok:
-					// Rows written before the column existed reach the
-					// target without it: it is nullable here.
-					if err := exec("ALTER TABLE " + table + " ADD COLUMN " + quote(col.Name) + " " + typ); err != nil {
+			for _, op := range ops {
+				var stmts []string
+				switch op.Kind {
+				case plan.CreateTable:
+					if err := s.create(ctx, q, t); err != nil {
 						return err
 					}
-					continue
-				case tc.typ != typ && !opts.KeepTypes[col.Name]:
-					if err := exec("ALTER TABLE " + table + " ALTER COLUMN " + quote(col.Name) + " TYPE " + typ + " USING " + castFrom(quote(col.Name), tc.typ, typ)); err != nil {
+					s.forget(t.Database, t.Name)
+					return nil
+				case plan.AddVersionColumn:
+					s.log.Warn("writing into an existing table, as --existing-tables write asks; adding the version column", "table", name)
+					stmts = []string{"ADD COLUMN " + quote(apply.VersionColumn) + versionDef}
+				case plan.RenameColumn:
+					stmts = []string{"RENAME COLUMN " + quote(op.From) + " TO " + quote(op.To)}
+				case plan.DropColumn:
+					stmts = []string{"DROP COLUMN " + quote(op.Have.Name)}
+				case plan.AddColumn:
+					// Added columns go to the end of the table.
+					stmts = []string{"ADD COLUMN " + quote(op.Column.Name) + " " + columnType(op.Column.Type)}
+				case plan.ChangeColumn:
+					col := quote(op.Column.Name)
+					if op.Retype {
+						typ := columnType(op.Column.Type)
+						stmts = append(stmts, "ALTER COLUMN "+col+" TYPE "+typ+" USING "+castFrom(col, op.Have.Type, typ))
+					}
+					if op.Nullable && !op.Have.Nullable {
+						stmts = append(stmts, "ALTER COLUMN "+col+" DROP NOT NULL")
+					}
+				default:
+					return fmt.Errorf("%w: %s", apply.ErrUnsupportedDDL, op)
+				}
+				for _, stmt := range stmts {
+					if err := exec("ALTER TABLE " + table + " " + stmt); err != nil {
 						return err
 					}
 				}
-				if col.Nullable && !tc.nullable {
-					if err := exec("ALTER TABLE " + table + " ALTER COLUMN " + quote(col.Name) + " DROP NOT NULL"); err != nil {
-						return err
-					}
-				}
+			}
+			cols := make([]targetColumn, len(cur.Columns))
+			for i, tc := range cur.Columns {
+				cols[i] = targetColumn{name: tc.Name, typ: tc.Type, nullable: tc.Nullable}
 			}
 			if len(changes) > 0 {
 				s.log.Info("table changed", "table", name, "changes", strings.Join(changes, "; "))
@@ -236,7 +225,8 @@ func (s *Sink) create(ctx context.Context, q querier, t schema.Table) error {
 	return nil
 }
 
-// SchemaChange applies what a row-shape diff cannot see; see apply.Sink.
+// SchemaChange applies what a row-shape diff cannot see, as the plan
+// package decides; see apply.Sink. It runs in one transaction.
 func (s *Sink) SchemaChange(ctx context.Context, ev apply.SchemaChange) error {
 	if err := checkName(ev.Database, ev.Table, ev.NewDatabase, ev.NewTable); err != nil {
 		return fmt.Errorf("%w: %w", apply.ErrUnsupportedDDL, err)
@@ -244,74 +234,140 @@ func (s *Sink) SchemaChange(ctx context.Context, ev apply.SchemaChange) error {
 	return s.withConn(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			q := tx
+			var ops []plan.Op
 			switch ev.Kind {
 			case apply.DDLAlterTable:
-				return renameColumns(ctx, q, ev)
-			case apply.DDLTruncateTable:
-				_, err := removeOlder(ctx, q, ev.Database, ev.Table, ev.Version, false)
-				return err
-			case apply.DDLDropTable:
-				_, err := removeOlder(ctx, q, ev.Database, ev.Table, ev.Version, true)
-				return err
+				if len(ev.RenamedColumns) == 0 {
+					return nil
+				}
+				cur, err := current(ctx, q, ev.Database, ev.Table, false)
+				if err != nil {
+					return err
+				}
+				ops = plan.RenameColumns(ev, cur, caps, "")
+			case apply.DDLTruncateTable, apply.DDLDropTable:
+				v, err := versions(ctx, q, ev.Database, ev.Table)
+				if err != nil {
+					return err
+				}
+				ops, _ = plan.Truncate(ev.Database, ev.Table, v, ev.Version, ev.Kind == apply.DDLDropTable, caps)
 			case apply.DDLRenameTable:
-				return renameTable(ctx, q, ev)
+				from, err := columns(ctx, q, ev.Database, ev.Table)
+				if err != nil {
+					return err
+				}
+				to, err := versions(ctx, q, ev.NewDatabase, ev.NewTable)
+				if err != nil {
+					return err
+				}
+				ops = plan.MoveTable(ev, len(from) > 0, to)
 			case apply.DDLDropDatabase:
-				return dropSchema(ctx, q, ev)
+				rows, err := q.Query(ctx, "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')", ev.Database)
+				if err != nil {
+					return fmt.Errorf("list tables of %s: %w", ev.Database, err)
+				}
+				names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				if err != nil {
+					return fmt.Errorf("list tables of %s: %w", ev.Database, err)
+				}
+				tables := make(map[string]plan.Versions, len(names))
+				for _, table := range names {
+					if tables[table], err = versions(ctx, q, ev.Database, table); err != nil {
+						return err
+					}
+				}
+				ops = plan.ClearDatabase(ev.Database, tables, ev.Version, caps)
 			}
-			return nil
+			return runPlan(ctx, q, ops)
 		})
 	})
 }
 
-func renameColumns(ctx context.Context, q querier, ev apply.SchemaChange) error {
-	if len(ev.RenamedColumns) == 0 {
-		return nil
-	}
-	cols, err := columns(ctx, q, ev.Database, ev.Table)
+// versions reads what a table holds for the plan of a statement that
+// removes rows.
+func versions(ctx context.Context, q querier, schemaName, table string) (plan.Versions, error) {
+	cols, err := columns(ctx, q, schemaName, table)
 	if err != nil || len(cols) == 0 {
+		return plan.Versions{}, err
+	}
+	v := plan.Versions{Exists: true, Ours: hasColumn(cols, apply.VersionColumn)}
+	if !v.Ours {
+		return v, nil
+	}
+	col := quote(apply.VersionColumn)
+	var n int64
+	if err := scanOne(ctx, q, "SELECT COUNT(*), COALESCE(MIN("+col+"), 0), COALESCE(MAX("+col+"), 0) FROM "+qualified(schemaName, table), &n, &v.Low, &v.Newest); err != nil {
+		return v, fmt.Errorf("check %s.%s: %w", schemaName, table, err)
+	}
+	v.Rows = uint64(n)
+	return v, nil
+}
+
+// runPlan renders and runs the operations of a schema-change plan.
+func runPlan(ctx context.Context, q querier, ops []plan.Op) error {
+	if err := plan.Err(ops); err != nil {
 		return err
 	}
-	for from, to := range ev.RenamedColumns {
-		if hasColumn(cols, from) && !hasColumn(cols, to) {
-			if _, err := q.Exec(ctx, "ALTER TABLE "+qualified(ev.Database, ev.Table)+" RENAME COLUMN "+quote(from)+" TO "+quote(to)); err != nil {
-				return fmt.Errorf("rename column %s of %s.%s: %w", from, ev.Database, ev.Table, err)
+	for _, op := range ops {
+		var (
+			stmts []string
+			args  []any
+		)
+		qt := qualified(op.Database, op.Table)
+		switch op.Kind {
+		case plan.RenameColumn:
+			stmts = []string{"ALTER TABLE " + qt + " RENAME COLUMN " + quote(op.From) + " TO " + quote(op.To)}
+		case plan.DeleteOlder:
+			stmts, args = []string{"DELETE FROM " + qt + " WHERE " + quote(apply.VersionColumn) + " < $1"}, []any{op.Version}
+		case plan.TruncateTable:
+			stmts = []string{"TRUNCATE TABLE " + qt}
+		case plan.DropTable:
+			stmts = []string{"DROP TABLE IF EXISTS " + qt}
+		case plan.CreateDatabase:
+			stmts = []string{"CREATE SCHEMA IF NOT EXISTS " + quote(op.NewDatabase)}
+		case plan.RenameTable:
+			// A move to another schema, then a rename within it.
+			if op.NewDatabase != op.Database {
+				stmts = append(stmts, "ALTER TABLE "+qt+" SET SCHEMA "+quote(op.NewDatabase))
+				qt = qualified(op.NewDatabase, op.Table)
+			}
+			if op.NewTable != op.Table {
+				stmts = append(stmts, "ALTER TABLE "+qt+" RENAME TO "+quote(op.NewTable))
+			}
+		case plan.DropDatabase:
+			if err := dropSchema(ctx, q, op.Database); err != nil {
+				return err
+			}
+			continue
+		default:
+			return fmt.Errorf("%w: %s", apply.ErrUnsupportedDDL, op)
+		}
+		for _, stmt := range stmts {
+			if _, err := q.Exec(ctx, stmt, args...); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
 			}
 		}
 	}
 	return nil
 }
 
-// removeOlder deletes the rows older than version; with drop, it then drops
-// the table unless newer rows remain. It reports whether the table is gone.
-func removeOlder(ctx context.Context, q querier, schemaName, table string, version int64, drop bool) (bool, error) {
-	cols, err := columns(ctx, q, schemaName, table)
+// dropSchema drops a schema left empty of apply's tables. RESTRICT: a
+// schema still holding other objects stays; a savepoint keeps the
+// transaction usable when it does.
+func dropSchema(ctx context.Context, q querier, name string) error {
+	sp, err := q.Begin(ctx)
 	if err != nil {
-		return false, err
+		return err
 	}
-	if len(cols) == 0 {
-		return true, nil
+	if _, err := sp.Exec(ctx, "DROP SCHEMA IF EXISTS "+quote(name)+" RESTRICT"); err != nil {
+		_ = sp.Rollback(ctx)
+		var pe interface{ SQLState() string }
+		if errors.As(err, &pe) && pe.SQLState() == "2BP01" {
+			return nil
+		}
+		return fmt.Errorf("drop schema %s: %w", name, err)
 	}
-	if !hasColumn(cols, apply.VersionColumn) {
-		return false, nil // not apply's table
-	}
-	qt := qualified(schemaName, table)
-	if _, err := q.Exec(ctx, "DELETE FROM "+qt+" WHERE "+quote(apply.VersionColumn)+" < $1", version); err != nil {
-		return false, fmt.Errorf("remove rows of %s.%s older than version %d: %w", schemaName, table, version, err)
-	}
-	if !drop {
-		return false, nil
-	}
-	var any bool
-	if err := scanOne(ctx, q, "SELECT EXISTS (SELECT 1 FROM "+qt+")", &any); err != nil {
-		return false, fmt.Errorf("check %s.%s: %w", schemaName, table, err)
-	}
-	if any {
-		return false, nil
-	}
-	if _, err := q.Exec(ctx, "DROP TABLE IF EXISTS "+qt); err != nil {
-		return false, fmt.Errorf("drop %s.%s: %w", schemaName, table, err)
-	}
-	return true, nil
+	return sp.Commit(ctx)
 }
 
 func scanOne(ctx context.Context, q querier, sql string, dst ...any) error {
@@ -331,92 +387,6 @@ func scanOne(ctx context.Context, q querier, sql string, dst ...any) error {
 	}
 	rows.Close()
 	return rows.Err()
-}
-
-func renameTable(ctx context.Context, q querier, ev apply.SchemaChange) error {
-	from, err := columns(ctx, q, ev.Database, ev.Table)
-	if err != nil || len(from) == 0 {
-		return err
-	}
-	to, err := columns(ctx, q, ev.NewDatabase, ev.NewTable)
-	if err != nil {
-		return err
-	}
-	newName := qualified(ev.NewDatabase, ev.NewTable)
-	if len(to) > 0 {
-		if !hasColumn(to, apply.VersionColumn) {
-			return fmt.Errorf("%w: rename %s.%s to %s.%s: the new name is taken by a table syncline apply did not create", apply.ErrUnsupportedDDL, ev.Database, ev.Table, ev.NewDatabase, ev.NewTable)
-		}
-		var n, newest int64
-		if err := scanOne(ctx, q, "SELECT COUNT(*), COALESCE(MAX("+quote(apply.VersionColumn)+"), 0) FROM "+newName, &n, &newest); err != nil {
-			return fmt.Errorf("check %s.%s: %w", ev.NewDatabase, ev.NewTable, err)
-		}
-		switch {
-		case newest >= ev.Version:
-			return nil // renamed already; the old name was created again since
-		case n == 0:
-			if _, err := q.Exec(ctx, "DROP TABLE "+newName); err != nil {
-				return fmt.Errorf("drop empty %s.%s: %w", ev.NewDatabase, ev.NewTable, err)
-			}
-		default:
-			return fmt.Errorf("%w: rename %s.%s to %s.%s: both tables hold rows older than the rename", apply.ErrUnsupportedDDL, ev.Database, ev.Table, ev.NewDatabase, ev.NewTable)
-		}
-	}
-	old := qualified(ev.Database, ev.Table)
-	if ev.NewDatabase != ev.Database {
-		if _, err := q.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(ev.NewDatabase)); err != nil {
-			return fmt.Errorf("create schema %s: %w", ev.NewDatabase, err)
-		}
-		if _, err := q.Exec(ctx, "ALTER TABLE "+old+" SET SCHEMA "+quote(ev.NewDatabase)); err != nil {
-			return fmt.Errorf("move %s.%s to schema %s: %w", ev.Database, ev.Table, ev.NewDatabase, err)
-		}
-		old = qualified(ev.NewDatabase, ev.Table)
-	}
-	if ev.NewTable != ev.Table {
-		if _, err := q.Exec(ctx, "ALTER TABLE "+old+" RENAME TO "+quote(ev.NewTable)); err != nil {
-			return fmt.Errorf("rename %s.%s to %s.%s: %w", ev.Database, ev.Table, ev.NewDatabase, ev.NewTable, err)
-		}
-	}
-	return nil
-}
-
-func dropSchema(ctx context.Context, q querier, ev apply.SchemaChange) error {
-	rows, err := q.Query(ctx, "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')", ev.Database)
-	if err != nil {
-		return fmt.Errorf("list tables of %s: %w", ev.Database, err)
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("list tables of %s: %w", ev.Database, err)
-	}
-	left := 0
-	for _, table := range tables {
-		gone, err := removeOlder(ctx, q, ev.Database, table, ev.Version, true)
-		if err != nil {
-			return err
-		}
-		if !gone {
-			left++
-		}
-	}
-	if left > 0 {
-		return nil
-	}
-	// RESTRICT: a schema still holding other objects stays. A savepoint
-	// keeps the transaction usable when it does.
-	sp, err := q.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := sp.Exec(ctx, "DROP SCHEMA IF EXISTS "+quote(ev.Database)+" RESTRICT"); err != nil {
-		_ = sp.Rollback(ctx)
-		var pe interface{ SQLState() string }
-		if errors.As(err, &pe) && pe.SQLState() == "2BP01" {
-			return nil
-		}
-		return fmt.Errorf("drop schema %s: %w", ev.Database, err)
-	}
-	return sp.Commit(ctx)
 }
 
 // remember keeps a table's column types, for converting values.
