@@ -11,8 +11,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	applych "github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/embedded"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/syncline/syncline/apply"
-	"github.com/syncline/syncline/apply/postgres"
+	"github.com/syncline/syncline/internal/target/postgres"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )
