@@ -10,37 +10,22 @@ import (
 	"github.com/syncline/syncline/schema"
 )
 
-// targetColumn is a column as the target's catalog describes it.
-type targetColumn struct {
-	name     string
-	typ      string // COLUMN_TYPE
-	nullable bool
-}
-
-// columns reads a table's columns in order; none when it does not exist.
-func (c *conn) columns(db, table string) ([]targetColumn, error) {
+// columns reads a table's columns in order; a table that does not exist
+// has none (Exists false). The key is not read.
+func (c *conn) columns(db, table string) (plan.Table, error) {
 	r, err := c.query("SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS"+
 		" WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", db, table)
 	if err != nil {
-		return nil, fmt.Errorf("read columns of %s.%s: %w", db, table, err)
+		return plan.Table{}, fmt.Errorf("read columns of %s.%s: %w", db, table, err)
 	}
-	out := make([]targetColumn, r.RowNumber())
-	for i := range out {
+	out := plan.Table{Exists: r.RowNumber() > 0, Columns: make([]plan.Column, r.RowNumber())}
+	for i := range out.Columns {
 		name, _ := r.GetString(i, 0)
 		typ, _ := r.GetString(i, 1)
 		null, _ := r.GetString(i, 2)
-		out[i] = targetColumn{name: name, typ: typ, nullable: null == "YES"}
+		out.Columns[i] = plan.Column{Name: name, Type: typ, Nullable: null == "YES"}
 	}
 	return out, nil
-}
-
-func hasColumn(cols []targetColumn, name string) bool {
-	for _, c := range cols {
-		if c.name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // columnType is the SQL type of a source column in the target: the same
@@ -106,20 +91,12 @@ func (s *Sink) caps() plan.Capabilities {
 // current reads a table as the planner describes it; its key only with
 // withKey.
 func (c *conn) current(db, table string, withKey bool) (plan.Table, error) {
-	cols, err := c.columns(db, table)
-	if err != nil || len(cols) == 0 {
-		return plan.Table{}, err
+	cur, err := c.columns(db, table)
+	if err != nil || !cur.Exists || !withKey {
+		return cur, err
 	}
-	cur := plan.Table{Exists: true}
-	for _, tc := range cols {
-		cur.Columns = append(cur.Columns, plan.Column{Name: tc.name, Type: tc.typ, Nullable: tc.nullable})
-	}
-	if withKey {
-		if cur.Key, err = c.primaryKey(db, table); err != nil {
-			return plan.Table{}, err
-		}
-	}
-	return cur, nil
+	cur.Key, err = c.primaryKey(db, table)
+	return cur, err
 }
 
 // Prepare creates or evolves a table as plan.Prepare decides; see
@@ -265,7 +242,7 @@ func (s *Sink) SchemaChange(ctx context.Context, ev apply.SchemaChange) error {
 			if err != nil {
 				return err
 			}
-			ops = plan.MoveTable(ev, len(from) > 0, to)
+			ops = plan.MoveTable(ev, from.Exists, to)
 		case apply.DDLDropDatabase:
 			r, err := c.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", ev.Database)
 			if err != nil {
@@ -288,10 +265,10 @@ func (s *Sink) SchemaChange(ctx context.Context, ev apply.SchemaChange) error {
 // removes rows.
 func (c *conn) versions(db, table string) (plan.Versions, error) {
 	cols, err := c.columns(db, table)
-	if err != nil || len(cols) == 0 {
+	if err != nil || !cols.Exists {
 		return plan.Versions{}, err
 	}
-	v := plan.Versions{Exists: true, Ours: hasColumn(cols, apply.VersionColumn)}
+	v := plan.Versions{Exists: true, Ours: cols.Has(apply.VersionColumn)}
 	if !v.Ours {
 		return v, nil
 	}

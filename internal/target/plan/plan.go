@@ -119,7 +119,8 @@ func (t Table) Column(name string) (Column, bool) {
 	return Column{}, false
 }
 
-func (t Table) has(name string) bool { _, ok := t.Column(name); return ok }
+// Has reports whether the table has a column of that name.
+func (t Table) Has(name string) bool { _, ok := t.Column(name); return ok }
 
 // Capabilities is what a target (and its server) can do.
 type Capabilities struct {
@@ -229,7 +230,7 @@ func Prepare(t schema.Table, cur Table, opts apply.PrepareOptions, caps Capabili
 		return []Op{at(Op{Kind: CreateTable, Shape: t})}
 	}
 	// Check everything before changing anything.
-	ours := cur.has(apply.VersionColumn)
+	ours := cur.Has(apply.VersionColumn)
 	if !ours && opts.Existing != apply.ExistingWrite {
 		return refuse(fmt.Errorf("%w: %s was not created by syncline apply (it has no %s column); drop it, or restart apply with --existing-tables write to write into it",
 			apply.ErrExistingTable, name, apply.VersionColumn))
@@ -247,7 +248,7 @@ func Prepare(t schema.Table, cur Table, opts apply.PrepareOptions, caps Capabili
 		ops = append(ops, at(Op{Kind: AddVersionColumn}))
 	}
 	for _, own := range caps.OwnColumns {
-		if !cur.has(own) {
+		if !cur.Has(own) {
 			ops = append(ops, at(Op{Kind: AddOwnColumn, Name: own}))
 		}
 	}
@@ -266,7 +267,7 @@ func Prepare(t schema.Table, cur Table, opts apply.PrepareOptions, caps Capabili
 	keepOld := map[string]bool{}
 	for i, tc := range cur.Columns {
 		to, ok := opts.Renamed[tc.Name]
-		if want[tc.Name] || !ok || !want[to] || cur.has(to) {
+		if want[tc.Name] || !ok || !want[to] || cur.Has(to) {
 			continue
 		}
 		switch {
@@ -339,7 +340,7 @@ func RenameColumns(ev apply.SchemaChange, cur Table, caps Capabilities, server s
 	var ops []Op
 	for _, from := range sortedKeys(ev.RenamedColumns) {
 		to := ev.RenamedColumns[from]
-		if !cur.has(from) || cur.has(to) {
+		if !cur.Has(from) || cur.Has(to) {
 			continue // renamed already
 		}
 		switch {

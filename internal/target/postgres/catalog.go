@@ -14,48 +14,34 @@ import (
 	"github.com/syncline/syncline/schema"
 )
 
-// targetColumn is a column as the catalog describes it.
-type targetColumn struct {
-	name     string
-	typ      string // format_type
-	nullable bool
-}
-
-// columns reads a table's columns in order; none when it does not exist.
-func columns(ctx context.Context, q querier, schemaName, table string) ([]targetColumn, error) {
+// columns reads a table's columns in order; a table that does not exist
+// has none (Exists false). The key is not read.
+func columns(ctx context.Context, q querier, schemaName, table string) (plan.Table, error) {
 	rows, err := q.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`, schemaName, table)
 	if err != nil {
-		return nil, fmt.Errorf("read columns of %s.%s: %w", schemaName, table, err)
+		return plan.Table{}, fmt.Errorf("read columns of %s.%s: %w", schemaName, table, err)
 	}
-	var out []targetColumn
+	var out plan.Table
 	for rows.Next() {
-		var c targetColumn
-		if err := rows.Scan(&c.name, &c.typ, &c.nullable); err != nil {
+		var c plan.Column
+		if err := rows.Scan(&c.Name, &c.Type, &c.Nullable); err != nil {
 			rows.Close()
-			return nil, err
+			return plan.Table{}, err
 		}
-		out = append(out, c)
+		out.Columns = append(out.Columns, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read columns of %s.%s: %w", schemaName, table, err)
+		return plan.Table{}, fmt.Errorf("read columns of %s.%s: %w", schemaName, table, err)
 	}
+	out.Exists = len(out.Columns) > 0
 	return out, nil
 }
 
 // querier runs the statements of a schema change: a transaction.
 type querier = pgx.Tx
-
-func hasColumn(cols []targetColumn, name string) bool {
-	for _, c := range cols {
-		if c.name == name {
-			return true
-		}
-	}
-	return false
-}
 
 const versionDef = ` bigint NOT NULL DEFAULT 0`
 
@@ -70,24 +56,18 @@ var caps = plan.Capabilities{
 // current reads a table as the planner describes it; its key only with
 // withKey.
 func current(ctx context.Context, q querier, schemaName, table string, withKey bool) (plan.Table, error) {
-	cols, err := columns(ctx, q, schemaName, table)
-	if err != nil || len(cols) == 0 {
-		return plan.Table{}, err
+	cur, err := columns(ctx, q, schemaName, table)
+	if err != nil || !cur.Exists || !withKey {
+		return cur, err
 	}
-	cur := plan.Table{Exists: true}
-	for _, tc := range cols {
-		cur.Columns = append(cur.Columns, plan.Column{Name: tc.name, Type: tc.typ, Nullable: tc.nullable})
-	}
-	if withKey {
-		rows, err := q.Query(ctx, `SELECT a.attname FROM pg_index i
+	rows, err := q.Query(ctx, `SELECT a.attname FROM pg_index i
 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
 WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`, qualified(schemaName, table))
-		if err != nil {
-			return cur, fmt.Errorf("read primary key of %s.%s: %w", schemaName, table, err)
-		}
-		if cur.Key, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			return cur, fmt.Errorf("read primary key of %s.%s: %w", schemaName, table, err)
-		}
+	if err != nil {
+		return cur, fmt.Errorf("read primary key of %s.%s: %w", schemaName, table, err)
+	}
+	if cur.Key, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return cur, fmt.Errorf("read primary key of %s.%s: %w", schemaName, table, err)
 	}
 	return cur, nil
 }
@@ -160,10 +140,7 @@ func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOp
 					}
 				}
 			}
-			cols := make([]targetColumn, len(cur.Columns))
-			for i, tc := range cur.Columns {
-				cols[i] = targetColumn{name: tc.Name, typ: tc.Type, nullable: tc.Nullable}
-			}
+			cols := cur
 			if len(changes) > 0 {
 				s.log.Info("table changed", "table", name, "changes", strings.Join(changes, "; "))
 				if cols, err = columns(ctx, q, t.Database, t.Name); err != nil {
@@ -260,7 +237,7 @@ func (s *Sink) SchemaChange(ctx context.Context, ev apply.SchemaChange) error {
 				if err != nil {
 					return err
 				}
-				ops = plan.MoveTable(ev, len(from) > 0, to)
+				ops = plan.MoveTable(ev, from.Exists, to)
 			case apply.DDLDropDatabase:
 				rows, err := q.Query(ctx, "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')", ev.Database)
 				if err != nil {
@@ -287,10 +264,10 @@ func (s *Sink) SchemaChange(ctx context.Context, ev apply.SchemaChange) error {
 // removes rows.
 func versions(ctx context.Context, q querier, schemaName, table string) (plan.Versions, error) {
 	cols, err := columns(ctx, q, schemaName, table)
-	if err != nil || len(cols) == 0 {
+	if err != nil || !cols.Exists {
 		return plan.Versions{}, err
 	}
-	v := plan.Versions{Exists: true, Ours: hasColumn(cols, apply.VersionColumn)}
+	v := plan.Versions{Exists: true, Ours: cols.Has(apply.VersionColumn)}
 	if !v.Ours {
 		return v, nil
 	}
@@ -390,10 +367,10 @@ func scanOne(ctx context.Context, q querier, sql string, dst ...any) error {
 }
 
 // remember keeps a table's column types, for converting values.
-func (s *Sink) remember(schemaName, table string, cols []targetColumn) {
-	types := make(map[string]string, len(cols))
-	for _, c := range cols {
-		types[c.name] = c.typ
+func (s *Sink) remember(schemaName, table string, cols plan.Table) {
+	types := make(map[string]string, len(cols.Columns))
+	for _, c := range cols.Columns {
+		types[c.Name] = c.Type
 	}
 	s.typesMu.Lock()
 	s.types[schemaName+"\x00"+table] = types
