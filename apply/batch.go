@@ -28,6 +28,10 @@ type Group struct {
 	Sig string
 	// Changes are the indexes of the group's changes, in batch order.
 	Changes []int
+	// rows are the values of those changes, unconverted, in Cols order,
+	// when asked for (SplitBatch). Each row has room for one more value
+	// (cap is len+1), so appending the version does not allocate.
+	rows [][]any
 }
 
 // GroupBatch groups a batch of changes for a sink, the one grouping every
@@ -36,8 +40,18 @@ type Group struct {
 // the groups ordered by Sig (compared as strings), each group's changes in
 // batch order. It converts nothing.
 func GroupBatch(t schema.Table, changes []Change) (deletes []int, groups []Group) {
+	return groupBatch(t, changes, false)
+}
+
+// groupBatch is GroupBatch; withRows also keeps each upsert's values (each
+// column of a row is looked up once).
+func groupBatch(t schema.Table, changes []Change, withRows bool) (deletes []int, groups []Group) {
 	bySig := map[string]int{} // by column mask: index in groups
-	mask := make([]byte, (len(t.Columns)+7)/8)
+	n := len(t.Columns)
+	mask := make([]byte, (n+7)/8)
+	vals := make([]any, n)
+	present := make([]bool, n)
+	var backing []any // the rows' values, one allocation for the batch
 	for i, ch := range changes {
 		if ch.Op == Delete {
 			deletes = append(deletes, i)
@@ -45,9 +59,12 @@ func GroupBatch(t schema.Table, changes []Change) (deletes []int, groups []Group
 		}
 		// A set seen before costs no allocation.
 		clear(mask)
+		k := 0
 		for j, c := range t.Columns {
-			if _, ok := ch.Row[c.Name]; ok {
+			vals[j], present[j] = ch.Row[c.Name]
+			if present[j] {
 				mask[j/8] |= 1 << (j % 8)
+				k++
 			}
 		}
 		g, ok := bySig[string(mask)]
@@ -55,7 +72,7 @@ func GroupBatch(t schema.Table, changes []Change) (deletes []int, groups []Group
 			var grp Group
 			var sig []byte
 			for j, c := range t.Columns {
-				if mask[j/8]&(1<<(j%8)) != 0 {
+				if present[j] {
 					grp.Cols = append(grp.Cols, j)
 					sig = append(append(sig, c.Name...), 0)
 				}
@@ -66,6 +83,20 @@ func GroupBatch(t schema.Table, changes []Change) (deletes []int, groups []Group
 			bySig[string(mask)] = g
 		}
 		groups[g].Changes = append(groups[g].Changes, i)
+		if !withRows {
+			continue
+		}
+		if cap(backing)-len(backing) < k+1 {
+			backing = make([]any, 0, max((len(changes)-i)*(n+1), k+1))
+		}
+		lo := len(backing)
+		for j := range t.Columns {
+			if present[j] {
+				backing = append(backing, vals[j])
+			}
+		}
+		backing = append(backing, nil) // room for the version
+		groups[g].rows = append(groups[g].rows, backing[lo:lo+k:lo+k+1])
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].Sig < groups[j].Sig })
 	return deletes, groups
@@ -83,7 +114,7 @@ func GroupBatch(t schema.Table, changes []Change) (deletes []int, groups []Group
 // A conversion error is returned as "column <name>: <err>", wrapping err;
 // callers add their own prefix.
 func SplitBatch(t schema.Table, keyCols []schema.Column, changes []Change, convert func(c schema.Column, v any) (any, error)) (deletes [][]any, sets []RowSet, err error) {
-	dels, groups := GroupBatch(t, changes)
+	dels, groups := groupBatch(t, changes, true)
 	for _, i := range dels {
 		ch := changes[i]
 		args := make([]any, 0, len(keyCols)+1)
@@ -102,17 +133,17 @@ func SplitBatch(t schema.Table, keyCols []schema.Column, changes []Change, conve
 		for k, j := range g.Cols {
 			rs.Cols[k] = t.Columns[j]
 		}
-		for _, i := range g.Changes {
-			ch := changes[i]
-			row := make([]any, 0, len(rs.Cols)+1)
-			for _, c := range rs.Cols {
-				v, err := convert(c, ch.Row[c.Name])
+		for r, i := range g.Changes {
+			// The row's values are converted in place.
+			row := g.rows[r]
+			for k, c := range rs.Cols {
+				v, err := convert(c, row[k])
 				if err != nil {
 					return nil, nil, fmt.Errorf("column %s: %w", c.Name, err)
 				}
-				row = append(row, v)
+				row[k] = v
 			}
-			rs.Rows = append(rs.Rows, append(row, ch.Version))
+			rs.Rows = append(rs.Rows, append(row, changes[i].Version))
 		}
 		sets = append(sets, rs)
 	}
