@@ -28,7 +28,7 @@ func (s *Sink) SchemaChange(ctx context.Context, ev apply.SchemaChange) error {
 			if err != nil {
 				return err
 			}
-			ops = plan.RenameColumns(ev, cur, caps(srv), "ClickHouse "+srv.version)
+			ops = plan.RenameColumns(ev, cur, caps(srv), "ClickHouse "+srv.version+" has no RENAME COLUMN (20.4 and later have it)")
 		case apply.DDLTruncateTable, apply.DDLDropTable:
 			v, err := readVersions(ctx, c, ev.Database, ev.Table)
 			if err != nil {

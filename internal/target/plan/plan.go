@@ -36,10 +36,10 @@ const (
 	AddOwnColumn
 	// RenameColumn renames Op.From to Op.To.
 	RenameColumn
-	// KeepOldColumn keeps Op.Have, renamed in the source, under its old
-	// name because the server cannot rename columns: it gets no values
-	// from now on and is made nullable (when Op.Have is not); the new name
-	// is added beside it.
+	// KeepOldColumn keeps Op.Have, renamed to Op.To in the source, under
+	// its old name because the server cannot rename columns: it gets no
+	// values from now on and is made nullable (when Op.Have is not); the
+	// new name is added beside it (an AddColumn of the same plan).
 	KeepOldColumn
 	// DropColumn drops Op.Have.
 	DropColumn
@@ -157,7 +157,8 @@ type Op struct {
 	Have Column
 	// Name is the own column to add (AddOwnColumn).
 	Name string
-	// From and To are the old and new names of a RenameColumn.
+	// From and To are the old and new names of a RenameColumn; To is also
+	// the new name of a KeepOldColumn.
 	From, To string
 	// After is the column an AddColumn goes after; "" for the first.
 	After string
@@ -327,9 +328,10 @@ func Prepare(t schema.Table, cur Table, opts apply.PrepareOptions, caps Capabili
 // "RENAME COLUMN, CHANGE a b" row) on the table cur: each column the table
 // still has under its old name and not yet under the new one is renamed,
 // in the order of the old names. A target that cannot rename it refuses,
-// naming the statement (--skip-ddl skips it; Prepare then keeps the old
-// column).
-func RenameColumns(ev apply.SchemaChange, cur Table, caps Capabilities, server string) []Op {
+// naming the statement and why (noRename, e.g. "ClickHouse 18.16 has no
+// RENAME COLUMN"); --skip-ddl skips it, and Prepare then keeps the old
+// column.
+func RenameColumns(ev apply.SchemaChange, cur Table, caps Capabilities, noRename string) []Op {
 	if len(ev.RenamedColumns) == 0 || !cur.Exists || len(cur.Columns) == 0 {
 		return nil
 	}
@@ -348,8 +350,8 @@ func RenameColumns(ev apply.SchemaChange, cur Table, caps Capabilities, server s
 			return refuse(fmt.Errorf("%w: %q renames key column %s of %s.%s; the target cannot rename a key column",
 				apply.ErrUnsupportedDDL, ev.DDL, from, ev.Database, ev.Table))
 		case !caps.RenameColumn:
-			return refuse(fmt.Errorf("%w: %q renames column %s of %s.%s to %s, and the target (%s) cannot rename columns; once skipped, the old column keeps the values written before the rename and the new name is added",
-				apply.ErrUnsupportedDDL, ev.DDL, from, ev.Database, ev.Table, to, server))
+			return refuse(fmt.Errorf("%w: %q renames column %s of %s.%s to %s, and %s; once skipped, the old column keeps the values written before the rename and the new name is added",
+				apply.ErrUnsupportedDDL, ev.DDL, from, ev.Database, ev.Table, to, noRename))
 		}
 		ops = append(ops, Op{Kind: RenameColumn, Database: ev.Database, Table: ev.Table, From: from, To: to})
 	}
