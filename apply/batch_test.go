@@ -83,3 +83,47 @@ func TestSplitBatchError(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupBatch checks the grouping every statement-writing sink shares:
+// deletes by index in order, upserts grouped by their set of columns, the
+// groups ordered by signature, their changes in batch order. A table of
+// more than eight columns needs more than one byte of column mask.
+func TestGroupBatch(t *testing.T) {
+	tbl := schema.Table{Database: "db", Name: "t", Key: []string{"c0"}}
+	for i := range 10 {
+		tbl.Columns = append(tbl.Columns, schema.Column{Name: fmt.Sprintf("c%d", i)})
+	}
+	all := map[string]any{}
+	for _, c := range tbl.Columns {
+		all[c.Name] = 1
+	}
+	changes := []Change{
+		{Op: Upsert, Row: all},
+		{Op: Upsert, Row: map[string]any{"c0": 1, "c9": 2}},
+		{Op: Delete, Row: map[string]any{"c0": 1}},
+		{Op: Upsert, Row: map[string]any{"c0": 1, "c8": 2}},
+		{Op: Upsert, Row: all},
+		{Op: Delete, Row: map[string]any{"c0": 2}},
+		{Op: Upsert, Row: map[string]any{"c9": 3, "c0": 4}},
+	}
+	deletes, groups := GroupBatch(tbl, changes)
+	if !reflect.DeepEqual(deletes, []int{2, 5}) {
+		t.Errorf("deletes = %v, want [2 5]", deletes)
+	}
+	type got struct {
+		Cols, Changes []int
+	}
+	var have []got
+	for _, g := range groups {
+		have = append(have, got{g.Cols, g.Changes})
+	}
+	// "c0\0c1\0..." < "c0\0c8\0" < "c0\0c9\0".
+	want := []got{
+		{Cols: []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, Changes: []int{0, 4}},
+		{Cols: []int{0, 8}, Changes: []int{3}},
+		{Cols: []int{0, 9}, Changes: []int{1, 6}},
+	}
+	if !reflect.DeepEqual(have, want) {
+		t.Errorf("groups = %v, want %v", have, want)
+	}
+}

@@ -1,8 +1,8 @@
 // Package apply consumes the change events capture publishes to Kafka
 // (docs/events.md) and keeps one target database equal to the source: a
 // Kafka consumer group that batches changes per table, writes each batch in
-// one target transaction through a Sink (apply/mysql, apply/postgres,
-// apply/clickhouse), and commits the Kafka offsets of a batch only after its
+// one target transaction through a Sink (internal/target/mysql, postgres,
+// clickhouse, opened by the registry internal/target), and commits the Kafka offsets of a batch only after its
 // target transaction committed.
 //
 // Replays are harmless: every row carries the ordering version of the change

@@ -17,13 +17,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syncline/syncline/apply"
-	applych "github.com/syncline/syncline/apply/clickhouse"
-	applymysql "github.com/syncline/syncline/apply/mysql"
-	applypg "github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/filter"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
+	applymysql "github.com/syncline/syncline/internal/target/mysql"
+	applypg "github.com/syncline/syncline/internal/target/postgres"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )

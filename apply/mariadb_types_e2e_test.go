@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	applych "github.com/syncline/syncline/apply/clickhouse"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/testenv"
 )
 

@@ -21,8 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/syncline/syncline/apply"
-	applych "github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/capture"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"

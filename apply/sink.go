@@ -10,8 +10,9 @@ import (
 	"github.com/syncline/syncline/schema"
 )
 
-// Sink writes changes into one target. Implementations: apply/mysql,
-// apply/postgres, apply/clickhouse. Apply calls a Sink from several
+// Sink writes changes into one target. Implementations: internal/target/mysql,
+// internal/target/postgres and internal/target/clickhouse, opened by the
+// registry internal/target. Apply calls a Sink from several
 // goroutines at once, but never for the same table at the same time, and
 // never while a SchemaChange runs.
 //

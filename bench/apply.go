@@ -12,10 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncline/syncline/apply"
-	applych "github.com/syncline/syncline/apply/clickhouse"
-	applymysql "github.com/syncline/syncline/apply/mysql"
-	applypg "github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/target"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
 )
@@ -44,6 +43,16 @@ type applyTarget struct {
 	wantRows int64
 }
 
+// sink opens apply's sink for a target endpoint from the target registry,
+// as syncline apply does.
+func (h *harness) sink(ep endpoint.Endpoint) (apply.Sink, error) {
+	t, err := target.Open(ep, target.Options{Logger: h.log})
+	if err != nil {
+		return nil, err
+	}
+	return t.Sink()
+}
+
 // applyBenches are benchmarks 3 and 4: apply of the captured change
 // events into each target against a plain batch insert of the same rows.
 func (h *harness) applyBenches(ctx context.Context) []Result {
@@ -54,7 +63,7 @@ func (h *harness) applyBenches(ctx context.Context) []Result {
 			baseName: "clickhouse-go batch INSERT into a copy of apply's table",
 			reset:    h.resetClickHouse, baseline: h.clickhouseBaseline, count: h.countClickHouse,
 			sink: func() (apply.Sink, error) {
-				return applych.New(h.ch, applych.Options{Logger: h.log})
+				return h.sink(h.ch)
 			},
 			wantRows: int64(h.plan.changes()),
 		},
@@ -63,7 +72,7 @@ func (h *harness) applyBenches(ctx context.Context) []Result {
 			baseName: fmt.Sprintf("multi-row INSERT, %d rows a statement, parameters bound, go-mysql client", mysqlRowsPerStmt),
 			reset:    h.resetMySQL, baseline: h.mysqlBaseline, count: h.countMySQL,
 			sink: func() (apply.Sink, error) {
-				return applymysql.New(h.tgt, applymysql.Options{Logger: h.log})
+				return h.sink(h.tgt)
 			},
 			wantRows: 2 * ins,
 		},
@@ -72,7 +81,7 @@ func (h *harness) applyBenches(ctx context.Context) []Result {
 			baseName: "COPY (pgx CopyFrom)",
 			reset:    h.resetPostgres, baseline: h.postgresBaseline, count: h.countPostgres,
 			sink: func() (apply.Sink, error) {
-				return applypg.New(h.pg, applypg.Options{Logger: h.log})
+				return h.sink(h.pg)
 			},
 			wantRows: 2 * ins,
 		},
@@ -455,7 +464,7 @@ func (h *harness) clickhouseShape(ctx context.Context, conn driver.Conn) ([]chCo
 	if err != nil {
 		return nil, err
 	}
-	sink, err := applych.New(h.ch, applych.Options{Logger: h.log})
+	sink, err := h.sink(h.ch)
 	if err != nil {
 		return nil, err
 	}

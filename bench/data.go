@@ -92,7 +92,7 @@ func makeRow(id int64, updated bool) row {
 func (r row) amountText() string { return fmt.Sprintf("%d.%02d", r.cents/100, r.cents%100) }
 
 // mysqlArgs appends the row as prepared statement arguments, in the forms
-// apply/mysql binds them (decimals and times as text).
+// internal/target/mysql binds them (decimals and times as text).
 func (r row) mysqlArgs(args []any) []any {
 	var note any
 	if !r.noteNull {

@@ -11,7 +11,6 @@ import (
 	"github.com/go-mysql-org/go-mysql/client"
 
 	"github.com/syncline/syncline/apply"
-	applymysql "github.com/syncline/syncline/apply/mysql"
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/topics"
@@ -57,7 +56,7 @@ func (h *harness) delayBench(ctx context.Context) []Result {
 	if err != nil {
 		return fail(err)
 	}
-	sink, err := applymysql.New(h.tgt, applymysql.Options{Logger: h.log})
+	sink, err := h.sink(h.tgt)
 	if err != nil {
 		return fail(err)
 	}

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/apply"
-	applych "github.com/syncline/syncline/apply/clickhouse"
-	applymysql "github.com/syncline/syncline/apply/mysql"
-	applypg "github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/filter"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
+	applymysql "github.com/syncline/syncline/internal/target/mysql"
+	applypg "github.com/syncline/syncline/internal/target/postgres"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )

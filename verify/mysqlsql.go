@@ -10,7 +10,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
 
-	applymysql "github.com/syncline/syncline/apply/mysql"
+	applymysql "github.com/syncline/syncline/internal/target/mysql"
 	"github.com/syncline/syncline/schema"
 )
 

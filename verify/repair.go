@@ -8,10 +8,8 @@ import (
 	"slices"
 
 	"github.com/syncline/syncline/apply"
-	applych "github.com/syncline/syncline/apply/clickhouse"
-	applymysql "github.com/syncline/syncline/apply/mysql"
-	applypg "github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/target"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -19,18 +17,14 @@ import (
 // position, which versions the repaired rows, is unknown.
 var errNoPosition = errors.New("the source's binlog position is unknown: repairs need it to version their writes (MariaDB: log_bin on; MySQL: grant REPLICATION CLIENT)")
 
-// newSink returns apply's sink for the target: repairs are written exactly
-// as apply writes.
+// newSink returns apply's sink for the target, from the target registry:
+// repairs are written exactly as apply writes.
 func newSink(ep endpoint.Endpoint, log *slog.Logger) (apply.Sink, error) {
-	switch ep.Kind {
-	case endpoint.MySQL:
-		return applymysql.New(ep, applymysql.Options{MaxConns: 1, Logger: log})
-	case endpoint.Postgres:
-		return applypg.New(ep, applypg.Options{MaxConns: 1, Logger: log})
-	case endpoint.ClickHouse:
-		return applych.New(ep, applych.Options{MaxConns: 1, Logger: log})
+	t, err := target.Open(ep, target.Options{MaxConns: 1, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("target: --repair: %w", err)
 	}
-	return nil, fmt.Errorf("target: --repair cannot write to %s targets (%s)", ep.Kind, ep.Redacted())
+	return t.Sink()
 }
 
 // sinkTable is the table shape the sink writes: the compared columns under

@@ -19,8 +19,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	applych "github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/endpoint"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/schema"
 )
 

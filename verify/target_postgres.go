@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	applypg "github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/endpoint"
+	applypg "github.com/syncline/syncline/internal/target/postgres"
 	"github.com/syncline/syncline/schema"
 )
 

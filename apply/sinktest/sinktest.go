@@ -2,8 +2,8 @@
 // suite that runs against a real target: creating tables, batched upserts
 // and deletes, the version guard against old and replayed changes, large
 // batches, schema evolution, the existing-tables policy and the schema
-// changes a row shape cannot show. apply/mysql, apply/postgres and
-// apply/clickhouse run it from their tests:
+// changes a row shape cannot show. internal/target/mysql, postgres and
+// clickhouse run it from their tests:
 //
 //	func TestContract(t *testing.T) { sinktest.Run(t, newTarget) }
 package sinktest

@@ -13,12 +13,10 @@ import (
 	"github.com/urfave/cli/v2/altsrc"
 
 	"github.com/syncline/syncline/apply"
-	"github.com/syncline/syncline/apply/clickhouse"
-	"github.com/syncline/syncline/apply/mysql"
-	"github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/internal/target"
 	"github.com/syncline/syncline/precheck"
 )
 
@@ -218,17 +216,14 @@ func applyConfig(c *cli.Context) (apply.Config, endpoint.Endpoint, error) {
 	return cfg, target, nil
 }
 
-// newSink returns the sink for a target endpoint, chosen by its kind.
-func newSink(target endpoint.Endpoint, log *slog.Logger) (apply.Sink, error) {
-	switch target.Kind {
-	case endpoint.MySQL:
-		return mysql.New(target, mysql.Options{Logger: log})
-	case endpoint.Postgres:
-		return postgres.New(target, postgres.Options{Logger: log})
-	case endpoint.ClickHouse:
-		return clickhouse.New(target, clickhouse.Options{Logger: log})
+// newSink returns the sink for a target endpoint, from the target
+// registry.
+func newSink(ep endpoint.Endpoint, log *slog.Logger) (apply.Sink, error) {
+	t, err := target.Open(ep, target.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
 	}
-	return nil, fmt.Errorf("apply cannot write to %s targets (%s)", target.Kind, target.Redacted())
+	return t.Sink()
 }
 
 // instanceID returns the group instance id of --instance-id: the flag's,

@@ -8,7 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	applych "github.com/syncline/syncline/apply/clickhouse"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 )
 
 // targetCounter counts the demo's rows in ClickHouse.

@@ -13,9 +13,9 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	applych "github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/embedded"
 	"github.com/syncline/syncline/internal/servers"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/syncline/syncline/apply"
-	"github.com/syncline/syncline/apply/postgres"
+	"github.com/syncline/syncline/internal/target/postgres"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )
@@ -70,7 +70,7 @@ func copyValues(r map[string]any) []any {
 // apply. It runs only with SYNCLINE_PG_PERF set to the number of change
 // events (batches of 10,000), against SYNCLINE_PG_URL or testenv's server:
 //
-//	SYNCLINE_PG_PERF=200000 SYNCLINE_PG_PERF_ROUNDS=5 go test ./apply/postgres/ -run WritePerf -v
+//	SYNCLINE_PG_PERF=200000 SYNCLINE_PG_PERF_ROUNDS=5 go test ./internal/target/postgres/ -run WritePerf -v
 //
 // SYNCLINE_PG_PERF_ROUNDS repeats the pair (the median ratio is logged);
 // SYNCLINE_PG_PERF_ALL adds updates, deletes and small batches;

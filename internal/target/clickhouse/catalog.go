@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/syncline/syncline/apply"
+	"github.com/syncline/syncline/internal/target/plan"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -254,25 +255,53 @@ func (s *Sink) forget(tables ...tableKey) {
 	}
 }
 
-// Prepare creates or evolves a table; see apply.Sink. ClickHouse has no
-// transactions: each ALTER is applied on its own, and running Prepare again
-// finishes what an interrupted one started.
+// caps is what the planner needs to know about the server.
+func caps(srv *server) plan.Capabilities {
+	return plan.Capabilities{
+		SameType: func(have plan.Column, want schema.Type) bool {
+			return acceptable(parseType(have.Type).base, want, srv)
+		},
+		OwnColumns:       []string{DeletedColumn},
+		RenameColumn:     srv.renameColumn,
+		TruncateAllOlder: true,
+	}
+}
+
+// current reads a table as the planner describes it: its columns, its
+// sorting key, and whether its engine can be written.
+func current(ctx context.Context, c driver.Conn, db, table string) (plan.Table, error) {
+	cols, err := columns(ctx, c, db, table)
+	if err != nil || len(cols) == 0 {
+		return plan.Table{}, err
+	}
+	ti, _, err := readTable(ctx, c, db, table)
+	if err != nil {
+		return plan.Table{}, err
+	}
+	cur := plan.Table{Exists: true, Key: ti.sortingKey}
+	for _, tc := range cols {
+		cur.Columns = append(cur.Columns, plan.Column{Name: tc.name, Type: tc.ct.full, Nullable: tc.ct.nullable})
+	}
+	if !ti.replacing() {
+		cur.Unwritable = fmt.Errorf("%w: %s.%s has engine %s; apply writes into a ClickHouse table only when it is a ReplacingMergeTree ordered by the source key (recreate it so, or drop it)",
+			errBadValue, db, table, ti.engine)
+	}
+	return cur, nil
+}
+
+// Prepare creates or evolves a table as plan.Prepare decides; see
+// apply.Sink. ClickHouse has no transactions: each ALTER is applied on its
+// own, and running Prepare again finishes what an interrupted one started.
 func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOptions) error {
 	name := t.Database + "." + t.Name
 	defer s.forget(tableKey{t.Database, t.Name})
 	return s.withConn(ctx, func(ctx context.Context, c driver.Conn, srv *server) error {
-		cols, err := columns(ctx, c, t.Database, t.Name)
+		cur, err := current(ctx, c, t.Database, t.Name)
 		if err != nil {
 			return err
 		}
-		if len(cols) == 0 {
-			if len(t.Key) == 0 {
-				return nil
-			}
-			return s.create(ctx, c, srv, t)
-		}
-		ti, _, err := readTable(ctx, c, t.Database, t.Name)
-		if err != nil {
+		ops := plan.Prepare(t, cur, opts, caps(srv))
+		if err := plan.Err(ops); err != nil {
 			return err
 		}
 		table := qualified(t.Database, t.Name)
@@ -285,104 +314,52 @@ func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOp
 			changes = append(changes, clauses...)
 			return nil
 		}
-		// Check everything before changing anything.
-		ours := hasColumn(cols, apply.VersionColumn)
-		if !ours && opts.Existing != apply.ExistingWrite {
-			return fmt.Errorf("%w: %s was not created by syncline apply (it has no %s column); drop it, or restart apply with --existing-tables write to write into it",
-				apply.ErrExistingTable, name, apply.VersionColumn)
-		}
-		if !ti.replacing() {
-			return fmt.Errorf("%w: %s has engine %s; apply writes into a ClickHouse table only when it is a ReplacingMergeTree ordered by the source key (recreate it so, or drop it)",
-				errBadValue, name, ti.engine)
-		}
-		if len(t.Key) > 0 {
-			if err := apply.CheckKey(t, ti.sortingKey); err != nil {
-				return err
-			}
-		}
-		if !ours {
-			s.log.Warn("writing into an existing table, as --existing-tables write asks; adding the version and deleted columns", "table", name)
-			if err := alter("ADD COLUMN " + quote(apply.VersionColumn) + " UInt64"); err != nil {
-				return err
-			}
-		}
-		if !hasColumn(cols, DeletedColumn) {
-			if err := alter("ADD COLUMN " + quote(DeletedColumn) + " UInt8"); err != nil {
-				return err
-			}
-		}
-		inKey := make(map[string]bool, len(ti.sortingKey))
-		for _, k := range ti.sortingKey {
-			inKey[k] = true
-		}
-		want := make(map[string]bool, len(t.Columns))
-		for _, col := range t.Columns {
-			want[col.Name] = true
-		}
-		// Renames first, each on its own: later clauses use the new names.
-		// A column the server cannot rename stays under its old name with
-		// the values written before the rename, made Nullable, never
-		// dropped; the new name is added beside it.
-		keepOld := map[string]bool{}
-		renamed := false
-		for _, tc := range cols {
-			to, ok := opts.Renamed[tc.name]
-			if want[tc.name] || !ok || !want[to] || hasColumn(cols, to) {
-				continue
-			}
-			switch {
-			case inKey[tc.name]:
-				return fmt.Errorf("%w: key column %s of %s is renamed to %s in the source; ClickHouse cannot rename a sorting key column",
-					apply.ErrUnsupportedDDL, tc.name, name, to)
-			case !srv.renameColumn:
-				s.log.Warn("the server cannot rename columns (RENAME COLUMN needs ClickHouse 20.4); the old column keeps the values written before the rename, the new name is added",
-					"table", name, "column", tc.name, "new_name", to, "server", srv.version)
-				keepOld[tc.name] = true
-				continue
-			}
-			if err := alter("RENAME COLUMN " + quote(tc.name) + " TO " + quote(to)); err != nil {
-				return err
-			}
-			renamed = true
-		}
-		if renamed {
-			if cols, err = columns(ctx, c, t.Database, t.Name); err != nil {
-				return err
-			}
-		}
+		// The own columns and the renames each on their own, first: later
+		// clauses use the new names. The rest in one ALTER.
 		var clauses []string
-		for _, tc := range cols {
-			// A column kept under its old name gets no values from now on:
-			// NULL says so, where a default would pass for a value.
-			if keepOld[tc.name] && !tc.ct.nullable {
-				clauses = append(clauses, "MODIFY COLUMN "+quote(tc.name)+" "+nullableOf(tc.ct))
-			}
-		}
-		if opts.DropColumns {
-			for _, tc := range cols {
-				if !want[tc.name] && !keepOld[tc.name] && tc.name != apply.VersionColumn && tc.name != DeletedColumn {
-					clauses = append(clauses, "DROP COLUMN "+quote(tc.name))
+		for _, op := range ops {
+			switch op.Kind {
+			case plan.CreateTable:
+				return s.create(ctx, c, srv, t)
+			case plan.AddVersionColumn:
+				s.log.Warn("writing into an existing table, as --existing-tables write asks; adding the version and deleted columns", "table", name)
+				if err := alter("ADD COLUMN " + quote(apply.VersionColumn) + " UInt64"); err != nil {
+					return err
 				}
-			}
-		}
-		after := ""
-		for _, col := range t.Columns {
-			tc, ok := findColumn(cols, col.Name)
-			place := ""
-			if after != "" {
-				place = " AFTER " + quote(after)
-			}
-			after = col.Name
-			switch {
-			case !ok:
+			case plan.AddOwnColumn:
+				if err := alter("ADD COLUMN " + quote(op.Name) + " UInt8"); err != nil {
+					return err
+				}
+			case plan.RenameColumn:
+				if err := alter("RENAME COLUMN " + quote(op.From) + " TO " + quote(op.To)); err != nil {
+					return err
+				}
+			case plan.KeepOldColumn:
+				// The old column gets no values from now on: NULL says so,
+				// where a default would pass for a value.
+				s.log.Warn("the server cannot rename columns (RENAME COLUMN needs ClickHouse 20.4); the old column keeps the values written before the rename, the new name is added",
+					"table", name, "column", op.Have.Name, "new_name", op.To, "server", srv.version)
+				if !op.Have.Nullable {
+					clauses = append(clauses, "MODIFY COLUMN "+quote(op.Have.Name)+" "+nullableOf(parseType(op.Have.Type)))
+				}
+			case plan.DropColumn:
+				clauses = append(clauses, "DROP COLUMN "+quote(op.Have.Name))
+			case plan.AddColumn:
 				// Rows written before the column existed keep no value
 				// for it: it is Nullable here, whatever the source says.
-				clauses = append(clauses, "ADD COLUMN "+quote(col.Name)+" "+columnDef(col.Type, srv, true)+place)
-			case !opts.KeepTypes[col.Name] && !acceptable(tc.ct.base, col.Type, srv):
-				nullable := (tc.ct.nullable || col.Nullable) && !inKey[col.Name]
-				clauses = append(clauses, "MODIFY COLUMN "+quote(col.Name)+" "+columnDef(col.Type, srv, nullable))
-			case col.Nullable && !tc.ct.nullable && !inKey[col.Name]:
-				clauses = append(clauses, "MODIFY COLUMN "+quote(col.Name)+" "+nullableOf(tc.ct))
+				place := ""
+				if op.After != "" {
+					place = " AFTER " + quote(op.After)
+				}
+				clauses = append(clauses, "ADD COLUMN "+quote(op.Column.Name)+" "+columnDef(op.Column.Type, srv, true)+place)
+			case plan.ChangeColumn:
+				if op.Retype {
+					clauses = append(clauses, "MODIFY COLUMN "+quote(op.Column.Name)+" "+columnDef(op.Column.Type, srv, op.Nullable))
+				} else {
+					clauses = append(clauses, "MODIFY COLUMN "+quote(op.Column.Name)+" "+nullableOf(parseType(op.Have.Type)))
+				}
+			default:
+				return fmt.Errorf("%w: %s", apply.ErrUnsupportedDDL, op)
 			}
 		}
 		if len(clauses) > 0 {

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/apply"
-	"github.com/syncline/syncline/apply/mysql"
 	"github.com/syncline/syncline/apply/sinktest"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/target/mysql"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )

@@ -1,4 +1,6 @@
-// Package mysql is apply's Sink for MySQL and MariaDB targets.
+// Package mysql is apply's Sink for MySQL and MariaDB targets, opened by the registry
+// internal/target. How its tables follow the source's schema is decided by
+// internal/target/plan; this package renders and runs the operations.
 //
 // Tables keep the source's types (docs/targets.md). Each table apply
 // creates gets the BIGINT column _syncline_version, INVISIBLE where the

@@ -20,9 +20,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/syncline/syncline/apply"
-	"github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/apply/sinktest"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )

@@ -1,4 +1,6 @@
-// Package clickhouse is apply's Sink for ClickHouse targets.
+// Package clickhouse is apply's Sink for ClickHouse targets, opened by the registry
+// internal/target. How its tables follow the source's schema is decided by
+// internal/target/plan; this package renders and runs the operations.
 //
 // Each source database becomes a ClickHouse database of the same name, each
 // source table a ReplacingMergeTree table ORDER BY the source key, with

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -253,10 +252,9 @@ type batch struct {
 	sets []*rowSet
 }
 
-// split groups the changes of a batch: the deletes, and the upserts by the
-// set of columns their rows hold (sets in the order of apply.SplitBatch,
-// rows in the order of the changes). Values are converted later, all
-// before any statement is sent.
+// split groups the changes of a batch as apply.GroupBatch does: the
+// deletes, and the upserts by the set of columns their rows hold. Values
+// are converted later, all before any statement is sent.
 func (s *Sink) split(t schema.Table, changes []apply.Change) (*batch, error) {
 	cols := s.columnsOf(t)
 	b := &batch{t: t, keys: make([]column, len(t.Key))}
@@ -267,68 +265,40 @@ func (s *Sink) split(t schema.Table, changes []apply.Change) (*batch, error) {
 		}
 		b.keys[i] = cols[at]
 	}
-	nDels := 0
-	for _, ch := range changes {
-		if ch.Op == apply.Delete {
-			nDels++
-		}
-	}
-	b.dels = newValues(b.keys, nDels)
-	bySig := map[string]*rowSet{}
-	present := make([]bool, len(cols))
-	raw := make([]any, len(cols))
+	dels, groups := apply.GroupBatch(t, changes)
+	b.dels = newValues(b.keys, len(dels))
 	row := make([]any, 0, len(cols))
-	mask := make([]byte, (len(cols)+7)/8)
-	for _, ch := range changes {
-		if ch.Op == apply.Delete {
-			row = row[:0]
-			for _, c := range b.keys {
-				row = append(row, ch.Row[c.Name])
-			}
-			b.dels.add(row, ch.Version)
-			continue
-		}
-		clear(mask)
-		for i, c := range cols {
-			raw[i], present[i] = ch.Row[c.Name]
-			if present[i] {
-				mask[i/8] |= 1 << (i % 8)
-			}
-		}
-		rs := bySig[string(mask)]
-		if rs == nil {
-			var set []column
-			var sig strings.Builder
-			for i, c := range cols {
-				if present[i] {
-					set = append(set, c)
-					sig.WriteString(c.Name)
-					sig.WriteByte(0)
-				}
-			}
-			rs = &rowSet{values: newValues(set, len(changes)-nDels), sig: sig.String(), keyAt: make([]int, len(b.keys))}
-			for i, k := range b.keys {
-				rs.keyAt[i] = -1
-				for j, c := range set {
-					if c.Name == k.Name {
-						rs.keyAt[i] = j
-					}
-				}
-			}
-			bySig[string(mask)] = rs
-		}
+	for _, i := range dels {
 		row = row[:0]
-		for i := range cols {
-			if present[i] {
-				row = append(row, raw[i])
+		for _, c := range b.keys {
+			row = append(row, changes[i].Row[c.Name])
+		}
+		b.dels.add(row, changes[i].Version)
+	}
+	b.sets = make([]*rowSet, 0, len(groups))
+	for _, g := range groups {
+		set := make([]column, len(g.Cols))
+		for k, j := range g.Cols {
+			set[k] = cols[j]
+		}
+		rs := &rowSet{values: newValues(set, len(g.Changes)), sig: g.Sig, keyAt: make([]int, len(b.keys))}
+		for i, k := range b.keys {
+			rs.keyAt[i] = -1
+			for j, c := range set {
+				if c.Name == k.Name {
+					rs.keyAt[i] = j
+				}
 			}
 		}
-		rs.add(row, ch.Version)
-	}
-	for _, rs := range bySig {
+		for _, i := range g.Changes {
+			row = row[:0]
+			for _, c := range set {
+				row = append(row, changes[i].Row[c.Name])
+			}
+			rs.add(row, changes[i].Version)
+		}
 		b.sets = append(b.sets, rs)
 	}
-	sort.Slice(b.sets, func(i, j int) bool { return b.sets[i].sig < b.sets[j].sig })
 	return b, nil
 }
 

@@ -1,4 +1,6 @@
-// Package postgres is apply's Sink for PostgreSQL targets.
+// Package postgres is apply's Sink for PostgreSQL targets, opened by the registry
+// internal/target. How its tables follow the source's schema is decided by
+// internal/target/plan; this package renders and runs the operations.
 //
 // Each source database becomes a schema of the target database named in
 // the URL, each source table a table of that schema, with converted types

@@ -16,10 +16,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/syncline/syncline/apply"
-	"github.com/syncline/syncline/apply/clickhouse"
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )

@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncline/syncline/apply"
-	"github.com/syncline/syncline/apply/postgres"
 	"github.com/syncline/syncline/apply/sinktest"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/target/postgres"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )

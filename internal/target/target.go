@@ -1,0 +1,74 @@
+// Package target is the registry of Syncline's targets: it opens the target
+// an endpoint names, by its URL scheme (endpoint.Kind), and gives apply,
+// verify's repair and bench the target's writer.
+//
+// Each target lives in a folder of its own (internal/target/mysql,
+// internal/target/postgres, internal/target/clickhouse) and is listed once,
+// in targets below. The target packages import neither this package nor
+// each other; what they share is apply's Sink contract and the
+// schema-evolution planner of internal/target/plan. ARCHITECTURE.md,
+// "Adding a target", is the checklist for a new one.
+package target
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/syncline/syncline/apply"
+	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/target/clickhouse"
+	"github.com/syncline/syncline/internal/target/mysql"
+	"github.com/syncline/syncline/internal/target/postgres"
+)
+
+// Options tune the target Open returns.
+type Options struct {
+	// MaxConns bounds the connections to the target; 0 is the target's
+	// default (its package's DefaultMaxConns).
+	MaxConns int
+	// Logger receives the target's log; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// newSink makes a target's writer. It does no I/O.
+type newSink func(ep endpoint.Endpoint, opts Options) (apply.Sink, error)
+
+// targets lists every target by the URL scheme of its endpoints: one line
+// per target.
+var targets = map[endpoint.Kind]newSink{
+	endpoint.MySQL: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
+		return mysql.New(ep, mysql.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+	},
+	endpoint.Postgres: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
+		return postgres.New(ep, postgres.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+	},
+	endpoint.ClickHouse: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
+		return clickhouse.New(ep, clickhouse.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+	},
+}
+
+// Target is one target, opened from its endpoint.
+type Target struct {
+	ep   endpoint.Endpoint
+	opts Options
+	sink newSink
+}
+
+// Open returns the target ep names, chosen by its URL scheme. It does no
+// I/O: connections are made when the target is used. An endpoint of a kind
+// no target serves (a source-only scheme) is refused, naming it.
+func Open(ep endpoint.Endpoint, opts Options) (*Target, error) {
+	s, ok := targets[ep.Kind]
+	if !ok {
+		return nil, fmt.Errorf("%s is not a target Syncline can write to (%s)", ep.Kind, ep.Redacted())
+	}
+	return &Target{ep: ep, opts: opts, sink: s}, nil
+}
+
+// Endpoint returns the target's endpoint.
+func (t *Target) Endpoint() endpoint.Endpoint { return t.ep }
+
+// Sink returns a new writer of the target, as apply uses it (repairs and
+// benchmarks write through it too, exactly as apply writes). The caller
+// closes it.
+func (t *Target) Sink() (apply.Sink, error) { return t.sink(t.ep, t.opts) }
