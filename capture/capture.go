@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
@@ -164,7 +165,7 @@ func (r *run) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	names := topics.Names{Prefix: cfg.Prefix}
+	names := event.Names{Prefix: cfg.Prefix}
 	adminCl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
@@ -207,7 +208,7 @@ func (r *run) run(ctx context.Context) error {
 		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
 	}
 	defer prod.Close()
-	r.pub, err = newPublisher(prod, schema.NewRegistry(srcl), names, cfg.Name, cfg.Partitions, !cfg.NoTombstones, cfg.Metrics)
+	r.pub, err = newPublisher(prod, event.NewRegistry(srcl), names, cfg.Name, cfg.Partitions, !cfg.NoTombstones, cfg.Metrics)
 	if err != nil {
 		return err
 	}

@@ -306,15 +306,29 @@ func (t Table) Equal(u Table) bool {
 	return true
 }
 
-// qualified returns `db`.`table` for error messages.
-func (t Table) qualified() string {
+// QualifiedName returns db.table (the bare name without a database), for
+// error messages.
+func (t Table) QualifiedName() string {
 	if t.Database == "" {
 		return t.Name
 	}
 	return t.Database + "." + t.Name
 }
 
-// columnErr wraps err with the table and column it concerns.
-func (t Table) columnErr(col string, err error) error {
-	return fmt.Errorf("%s column %s: %w", t.qualified(), col, err)
+// ColumnError wraps err with the table and column it concerns.
+func (t Table) ColumnError(col string, err error) error {
+	return fmt.Errorf("%s column %s: %w", t.QualifiedName(), col, err)
+}
+
+// KeyValues returns the values of the key columns of row (values in column
+// order, as BinlogValues gives them) in key order. A key column that is not
+// a column of the table, or beyond the end of row, gives nil.
+func (t Table) KeyValues(row []any) []any {
+	out := make([]any, len(t.Key))
+	for i, k := range t.Key {
+		if _, idx, ok := t.Column(k); ok && idx < len(row) {
+			out[i] = row[idx]
+		}
+	}
+	return out
 }

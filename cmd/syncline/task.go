@@ -16,6 +16,7 @@ import (
 
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 )
@@ -312,7 +313,7 @@ func checkRevision(c *cli.Context, objects []task.Object, named [][2]string) err
 	defer conn.Close()
 	var errs []error
 	for _, t := range named {
-		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); errors.Is(err, schema.ErrNoTable) {
+		if _, err := mysqlvalue.LoadTable(c.Context, conn, t[0], t[1]); errors.Is(err, schema.ErrNoTable) {
 			errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
 		}
 	}
