@@ -1,12 +1,12 @@
-// Package schema is Syncline's table model and type mapping: it describes a
-// MySQL/MariaDB table (columns, types, key) as read from information_schema
-// or from a binlog TableMap event, maps every column type to its one Avro
-// representation (docs/events.md, "Types"), builds the Avro key, value,
-// envelope, source and schema-change schemas, converts binlog and
-// text-protocol rows into the values those schemas encode, and caches schema
-// registry look-ups.
+// Package schema is Syncline's table model, shared by the source side and
+// the targets: a MySQL/MariaDB table (columns, types, key), the parser of
+// MySQL column types, and the Go values a row is made of (represent.go; the
+// forms of docs/events.md, "Go values"), zero-date sentinels included.
 //
-// The package imports nothing else of Syncline.
+// It imports no MySQL driver and nothing else of Syncline: the event format
+// built on it is package internal/event, and reading the model and the values
+// from MySQL (information_schema, binlog TableMap events, binlog and
+// text-protocol rows) is package internal/source/mysqlvalue.
 package schema
 
 import (

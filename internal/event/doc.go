@@ -12,11 +12,10 @@
 //   - the Encoder's bytes are exactly what hamba/avro writes for the same
 //     schemas and values, so every Avro reader of the registered schemas reads
 //     them;
-//   - a row encoded and decoded again gives back the values of the
-//     representation documented in docs/events.md and package schema (the
-//     Go value forms listed in schema/represent.go), zero-date sentinels
-//     included (round_trip_test.go checks every type of the all-types
-//     fixtures);
+//   - a row encoded and decoded again gives back its values in the forms of
+//     docs/events.md, "Go values" (package schema), zero-date sentinels
+//     included (roundtrip_test.go checks every type of the all-types and
+//     mariadb_types fixtures);
 //   - each record is read with the schema it was written with (the frame's
 //     schema id), so old records stay readable after a table's shape changes.
 //
