@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// The Go values of a row map (BinlogRow, TextRow), one form per Avro type,
-// as hamba/avro encodes them:
+// The Go values of a row, one form per Avro type, as hamba/avro encodes
+// them (event.ValueMap builds the map it takes):
 //
 //	int (TINYINT..MEDIUMINT, INT, YEAR)       int32
 //	long (INT UNSIGNED, BIGINT, TIME)         int64 (TIME: signed microseconds)

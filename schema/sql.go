@@ -2,7 +2,7 @@ package schema
 
 import "strings"
 
-// SelectList returns the select list TextRow expects, in table order:
+// SelectList returns the select list mysqlvalue.TextValues expects, in table order:
 // identifiers quoted with backticks (backticks doubled), TIMESTAMP columns as
 // UNIX_TIMESTAMP(`col`) and FLOAT columns as CAST(`col` AS DOUBLE), each
 // expression named after its column.

@@ -68,7 +68,7 @@ func validName(s string) bool {
 
 // SanitizeName returns the Avro field name for a column name on its own:
 // every character outside [A-Za-z0-9_] becomes '_' and a leading digit gets a
-// '_' prefix. Table.FieldNames also resolves collisions.
+// '_' prefix. FieldNames also resolves collisions.
 func SanitizeName(name string) string {
 	if validName(name) {
 		return name

@@ -90,19 +90,19 @@ type colEnc struct {
 }
 
 // Encoder encodes the Key, Value and Envelope records of one table shape
-// (docs/events.md) from row values in column order, as BinlogValues and
-// TextValues give them, or straight from the text-protocol rows TextValues
-// reads (AppendTextKey, AppendTextValue), appending to the caller's buffer:
+// (docs/events.md) from row values in column order, as
+// mysqlvalue.BinlogValues and mysqlvalue.TextValues give them (or, column by
+// column, through mysqlvalue.TextEncoder), appending to the caller's buffer:
 // no maps, no reflection, no allocation. It is compiled once per shape by
 // NewEncoder, is immutable, and safe for concurrent use.
 //
 // Each value must have the Go type of its column's Avro type listed at the
-// top of values.go, nil for NULL; a nullable DATETIME value is the bare
-// int64 (the union map {"long.local-timestamp-micros": v} of BinlogRow is
+// top of schema/represent.go, nil for NULL; a nullable DATETIME value is the bare
+// int64 (the union map {"long.local-timestamp-micros": v} of ValueMap is
 // accepted too). Any other value is an error naming the table and column.
 //
 // The output is byte for byte what hamba/avro writes for the schemas of
-// KeySchema, ValueSchema and EnvelopeSchema given the maps of BinlogRow,
+// KeySchema, ValueSchema and EnvelopeSchema given the maps of ValueMap,
 // KeyOf and UnionRecord (encode_test.go checks this against hamba for every
 // type), so both encoders can be mixed on one topic. That includes hamba's
 // peculiarities:
@@ -240,7 +240,7 @@ func (e *Encoder) AppendEnvelope(dst []byte, before, after []any, src Source, op
 
 // AppendEncodedEnvelope appends the encoding of the Envelope record of one
 // change whose row images are already encoded: before and after are Value
-// records as AppendValue or AppendTextValue encode them, nil for none
+// records as AppendValue or mysqlvalue.TextEncoder.AppendValue encode them, nil for none
 // (encoded as null). src, op and tsMillis are those of AppendEnvelope, and
 // the bytes are those AppendEnvelope appends for the rows that before and
 // after encode. The images are copied as they are, not checked.
@@ -388,7 +388,7 @@ func (e *Encoder) appendCol(dst []byte, c *colEnc, v any) ([]byte, error) {
 		case int64:
 			return appendLong(dst, x), nil
 		case map[string]any:
-			// The union form of BinlogRow's map.
+			// The union form of ValueMap's map.
 			if w, ok := x[localTimestampMicros].(int64); ok && len(x) == 1 && c.nullable {
 				return appendLong(dst, w), nil
 			}

@@ -9,8 +9,8 @@ import (
 
 // BinlogValues converts one row image of a binlog rows event, as go-mysql's
 // replication package decodes it, into the values of the Value record in
-// column order (nil for NULL), in the Go forms listed at the top of
-// values.go. It is the conversion of BinlogRow, which builds its map from
+// column order (nil for NULL), in the Go forms of package schema
+// (represent.go). It is the conversion of BinlogRow, which builds its map from
 // this slice, with the same requirements on the syncer and the row image.
 //
 // Unlike the map of BinlogRow, a non-NULL value of a nullable DATETIME
