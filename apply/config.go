@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
 )
@@ -63,7 +64,7 @@ type Config struct {
 	Kafka topics.Kafka
 	// RegistryURL is the Confluent-compatible schema registry.
 	RegistryURL string
-	// Prefix is the topic prefix capture writes to (topics.DefaultPrefix).
+	// Prefix is the topic prefix capture writes to (event.DefaultPrefix).
 	Prefix string
 	// Group is the Kafka consumer group; required. Instances with the same
 	// group share the partitions. The group <Group>.__ddl holds the
@@ -141,7 +142,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.Prefix == "" {
-		c.Prefix = topics.DefaultPrefix
+		c.Prefix = event.DefaultPrefix
 	}
 	if c.BatchRows == 0 {
 		c.BatchRows = DefaultBatchRows
@@ -189,7 +190,7 @@ func (c *Config) Validate() error {
 	if c.RegistryURL == "" {
 		errs = append(errs, errors.New("registry: a schema registry URL is required"))
 	}
-	if !topics.ValidPrefix(c.Prefix) {
+	if !event.ValidPrefix(c.Prefix) {
 		errs = append(errs, fmt.Errorf("topic-prefix: %q must be 1-150 characters of [A-Za-z0-9_-]", c.Prefix))
 	}
 	if c.Group == "" {
@@ -230,7 +231,7 @@ func (c *Config) Validate() error {
 }
 
 // names returns the topic names of the prefix.
-func (c *Config) names() topics.Names { return topics.Names{Prefix: c.Prefix} }
+func (c *Config) names() event.Names { return event.Names{Prefix: c.Prefix} }
 
 // deadLetterTopic returns <prefix>.__dlq.<group>.
 func (c *Config) deadLetterTopic() string { return c.Prefix + ".__dlq." + c.Group }

@@ -21,7 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/syncline/syncline/fault"
-	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -73,12 +73,12 @@ type run struct {
 	*Apply
 	cl    *kgo.Client
 	adm   *kadm.Client
-	reg   *schema.Registry
+	reg   *event.Registry
 	ddl   *ddl
 	retry retrier
 
 	codecsMu sync.Mutex
-	codecs   map[int]*envelopeCodec
+	codecs   map[int]*event.EnvelopeCodec
 
 	preparedMu sync.Mutex
 	prepared   map[tableName]string // shape fingerprint last prepared, per target table
@@ -91,7 +91,7 @@ type run struct {
 	// off before it.
 	buf *buffer
 	w   writer
-	er  *envelopeReader // decodes envelopes; used by the consumer loop only
+	er  *event.EnvelopeReader // decodes envelopes; used by the consumer loop only
 
 	// stopping is set once Run's context ended: the final commit waits
 	// shutdownCommitTimeout at most.
@@ -129,11 +129,11 @@ func (a *Apply) run(ctx context.Context) error {
 	}
 	defer admCl.Close()
 	r := &run{
-		Apply: a, adm: kadm.NewClient(admCl), reg: schema.NewRegistry(srcl),
+		Apply: a, adm: kadm.NewClient(admCl), reg: event.NewRegistry(srcl),
 		retry: retrier{window: a.cfg.RetryWindow, minWait: a.cfg.RetryBackoffMin, maxWait: a.cfg.RetryBackoffMax,
 			log: a.log, health: a.health},
-		codecs: map[int]*envelopeCodec{}, prepared: map[tableName]string{},
-		buf: newBuffer(), er: newEnvelopeReader(),
+		codecs: map[int]*event.EnvelopeCodec{}, prepared: map[tableName]string{},
+		buf: newBuffer(), er: event.NewEnvelopeReader(),
 	}
 	if err := r.checkTarget(ctx); err != nil {
 		return err
@@ -381,7 +381,7 @@ func partitionsString(m map[string][]int32) string {
 // item is one buffered change with where it came from.
 type item struct {
 	rec     *kgo.Record
-	codec   *envelopeCodec
+	codec   *event.EnvelopeCodec
 	src     tableName
 	op      Op
 	row     map[string]any
@@ -474,11 +474,11 @@ func (r *run) add(ctx context.Context, rec *kgo.Record, polled time.Time) error 
 
 // decode decodes a table record; nil means the table is not selected.
 func (r *run) decode(ctx context.Context, rec *kgo.Record) (*item, error) {
-	id, body, err := topics.ParseFrame(rec.Value)
+	id, body, err := event.ParseFrame(rec.Value)
 	if err != nil {
 		return nil, err
 	}
-	_, key, err := topics.ParseFrame(rec.Key)
+	_, key, err := event.ParseFrame(rec.Key)
 	if err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
@@ -486,21 +486,21 @@ func (r *run) decode(ctx context.Context, rec *kgo.Record) (*item, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev, err := c.decode(r.er, body)
+	ev, err := c.Decode(r.er, body)
 	if err != nil {
 		return nil, err
 	}
-	if r.cfg.Tables != nil && !r.cfg.Tables.Match(ev.db, ev.table) {
+	if r.cfg.Tables != nil && !r.cfg.Tables.Match(ev.DB, ev.Table) {
 		return nil, nil
 	}
 	it := &item{
-		rec: rec, codec: c, src: tableName{ev.db, ev.table}, key: string(key),
-		version: ev.version, ts: ev.sourceTS,
+		rec: rec, codec: c, src: tableName{ev.DB, ev.Table}, key: string(key),
+		version: ev.Version, ts: ev.SourceTS,
 	}
-	if ev.op == "d" {
-		it.op, it.row = Delete, ev.before
+	if ev.Op == "d" {
+		it.op, it.row = Delete, ev.Before
 	} else {
-		it.op, it.row = Upsert, ev.after
+		it.op, it.row = Upsert, ev.After
 		omitted, err := omittedColumns(rec)
 		if err != nil {
 			return nil, err
@@ -513,7 +513,7 @@ func (r *run) decode(ctx context.Context, rec *kgo.Record) (*item, error) {
 }
 
 // codec returns the envelope decoder of a schema id.
-func (r *run) codec(ctx context.Context, id int) (*envelopeCodec, error) {
+func (r *run) codec(ctx context.Context, id int) (*event.EnvelopeCodec, error) {
 	r.codecsMu.Lock()
 	c, ok := r.codecs[id]
 	r.codecsMu.Unlock()
@@ -529,7 +529,7 @@ func (r *run) codec(ctx context.Context, id int) (*envelopeCodec, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err = newEnvelopeCodec(id, s)
+	c, err = event.NewEnvelopeCodec(id, s)
 	if err != nil {
 		return nil, err
 	}

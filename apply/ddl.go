@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
 )
@@ -276,7 +277,7 @@ type ddl struct {
 	log     *slog.Logger
 	sink    Sink
 	retry   retrier
-	reg     *schema.Registry
+	reg     *event.Registry
 	metrics *Metrics
 	topic   string
 	opts    []kgo.Opt
@@ -296,16 +297,16 @@ type ddl struct {
 	endAt    time.Time // start of the last end-offset request
 	endValue int64
 
-	codecs map[int]*schemaChangeCodec
+	codecs map[int]*event.SchemaChangeCodec
 	skip   map[int64]bool
 }
 
-func newDDL(cfg *Config, sink Sink, reg *schema.Registry, opts []kgo.Opt, adm *kadm.Client, r retrier, log *slog.Logger) *ddl {
+func newDDL(cfg *Config, sink Sink, reg *event.Registry, opts []kgo.Opt, adm *kadm.Client, r retrier, log *slog.Logger) *ddl {
 	d := &ddl{
 		cfg: cfg, log: log, sink: sink, retry: r, reg: reg, metrics: cfg.Metrics,
 		topic: cfg.names().SchemaChanges(), opts: opts, adm: adm,
 		hist: newHistory(), posCond: make(chan struct{}),
-		codecs: map[int]*schemaChangeCodec{}, skip: map[int64]bool{},
+		codecs: map[int]*event.SchemaChangeCodec{}, skip: map[int64]bool{},
 	}
 	for _, v := range cfg.SkipDDL {
 		d.skip[v] = true
@@ -655,7 +656,7 @@ func (d *ddl) applyLocked(ctx context.Context, idx int) error {
 // decode decodes one schema-change record.
 func (d *ddl) decode(ctx context.Context, r *kgo.Record) (SchemaChange, error) {
 	at := fmt.Sprintf("%s partition %d offset %d", r.Topic, r.Partition, r.Offset)
-	id, body, err := topics.ParseFrame(r.Value)
+	id, body, err := event.ParseFrame(r.Value)
 	if err != nil {
 		return SchemaChange{}, fmt.Errorf("schema change at %s: %w", at, err)
 	}
@@ -670,12 +671,12 @@ func (d *ddl) decode(ctx context.Context, r *kgo.Record) (SchemaChange, error) {
 		if err != nil {
 			return SchemaChange{}, fmt.Errorf("schema change at %s: %w", at, err)
 		}
-		if c, err = newSchemaChangeCodec(s); err != nil {
+		if c, err = event.NewSchemaChangeCodec(s); err != nil {
 			return SchemaChange{}, fmt.Errorf("schema change at %s: %w", at, err)
 		}
 		d.codecs[id] = c
 	}
-	ev, err := c.decode(body)
+	ev, err := c.Decode(body)
 	if err != nil {
 		return SchemaChange{}, fmt.Errorf("schema change at %s: %w", at, err)
 	}

@@ -6,21 +6,21 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/syncline/syncline/topics"
+	"github.com/syncline/syncline/internal/event"
 )
 
 // omittedColumns returns the columns a record names in its
-// topics.OmittedColumnsHeader: capture published the row without their
+// event.OmittedColumnsHeader: capture published the row without their
 // values because it was too large for a Kafka record (--oversized
 // skip-columns).
 func omittedColumns(rec *kgo.Record) ([]string, error) {
 	for _, h := range rec.Headers {
-		if h.Key != topics.OmittedColumnsHeader {
+		if h.Key != event.OmittedColumnsHeader {
 			continue
 		}
 		var names []string
 		if err := json.Unmarshal(h.Value, &names); err != nil {
-			return nil, fmt.Errorf("header %s: %w", topics.OmittedColumnsHeader, err)
+			return nil, fmt.Errorf("header %s: %w", event.OmittedColumnsHeader, err)
 		}
 		return names, nil
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/capture"
 	applych "github.com/syncline/syncline/internal/target/clickhouse"
-	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )
@@ -265,7 +265,7 @@ func tableTopics(t *testing.T, p *pipeline) []string {
 // to its committed end.
 func snapshotReads(t *testing.T, p *pipeline, table string) int {
 	t.Helper()
-	topic := topics.Names{Prefix: p.prefix}.Table(p.db, table)
+	topic := event.Names{Prefix: p.prefix}.Table(p.db, table)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(p.kafka.Brokers...), kgo.ConsumeTopics(topic),
@@ -282,7 +282,7 @@ func snapshotReads(t *testing.T, p *pipeline, table string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := schema.NewRegistry(srcl)
+	reg := event.NewRegistry(srcl)
 	end := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) { end[o.Partition] = o.Offset })
 	reads := 0
@@ -310,7 +310,7 @@ func snapshotReads(t *testing.T, p *pipeline, table string) int {
 			if r.Value == nil {
 				return
 			}
-			id, body, err := topics.ParseFrame(r.Value)
+			id, body, err := event.ParseFrame(r.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -574,7 +574,7 @@ func TestOnlineSchemaChangeDuringSnapshot(t *testing.T) {
 	stage := func() topics.TableState {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		cp, err := topics.ReadCheckpoint(ctx, kopts, topics.Names{Prefix: p.prefix}.Checkpoints(), p.prefix)
+		cp, err := topics.ReadCheckpoint(ctx, kopts, event.Names{Prefix: p.prefix}.Checkpoints(), p.prefix)
 		if err != nil {
 			return topics.TableState{}
 		}

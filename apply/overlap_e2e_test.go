@@ -13,8 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/syncline/syncline/apply"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/testenv"
-	"github.com/syncline/syncline/topics"
 )
 
 // TestNothingCommittedAfterFailedWrite: apply decodes the next batches
@@ -116,7 +116,7 @@ func recordIDs(t *testing.T, p *pipeline, topic string, want int) map[int32]map[
 	n := 0
 	for n < want && ctx.Err() == nil {
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-			_, key, err := topics.ParseFrame(r.Key)
+			_, key, err := event.ParseFrame(r.Key)
 			if err != nil {
 				t.Fatalf("key at offset %d: %v", r.Offset, err)
 			}

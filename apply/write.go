@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/fault"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -150,7 +151,7 @@ func (r *run) writeGroup(ctx context.Context, g *group) error {
 	}
 	// A row holds its writer schema's columns: whether the rows of a
 	// schema fit the target as they are is decided once per schema.
-	fit := map[*envelopeCodec]bool{}
+	fit := map[*event.EnvelopeCodec]bool{}
 	batch := make([]pending, 0, len(idx))
 	upserts, deletes := 0, 0
 	var newestTS time.Time
@@ -158,7 +159,7 @@ func (r *run) writeGroup(ctx context.Context, g *group) error {
 		it := g.items[i]
 		fits, ok := fit[it.codec]
 		if !ok {
-			fits = columnsIn(it.codec.table, have)
+			fits = columnsIn(it.codec.Table(), have)
 			fit[it.codec] = fits
 		}
 		row := it.row
@@ -245,7 +246,7 @@ func b2i(b bool) int {
 // the last schema change of the table, with the writer's key.
 func (r *run) shapeOf(g *group, newest int) (schema.Table, error) {
 	it := g.items[newest]
-	w := it.codec.table
+	w := it.codec.Table()
 	ren := g.renames[newest]
 	t := schema.Table{Database: g.target.db, Name: g.target.table}
 	for _, k := range w.Key {

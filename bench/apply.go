@@ -15,7 +15,8 @@ import (
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/target"
 	applych "github.com/syncline/syncline/internal/target/clickhouse"
-	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/internal/event"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -107,7 +108,7 @@ func (h *harness) applyBench(ctx context.Context, t applyTarget) Result {
 	}
 	n := h.plan.changes()
 	res.Notes = append(res.Notes, fmt.Sprintf("the %s change events of the capture benchmark; batches of %s rows", thousands(float64(n)), thousands(float64(h.cfg.BatchRows))))
-	topic := topics.Names{Prefix: h.streamPrefix}.Table(h.cfg.Database, "changes")
+	topic := event.Names{Prefix: h.streamPrefix}.Table(h.cfg.Database, "changes")
 	want, err := h.kafka.appliedOffset(ctx, topic)
 	if err != nil {
 		return res.failed(err)
@@ -460,7 +461,7 @@ type chColumn struct {
 // copies that table's structure to the baseline table, and drops the sink's
 // table again.
 func (h *harness) clickhouseShape(ctx context.Context, conn driver.Conn) ([]chColumn, error) {
-	t, err := schema.LoadTable(ctx, h.srcConn, h.cfg.Database, "changes")
+	t, err := mysqlvalue.LoadTable(ctx, h.srcConn, h.cfg.Database, "changes")
 	if err != nil {
 		return nil, err
 	}

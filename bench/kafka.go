@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -40,7 +41,7 @@ func (k *kafkaTools) close() { k.cl.Close() }
 // prefix satisfies done. It reads the checkpoint topic from its start, so
 // it also sees checkpoints written before it was called.
 func (k *kafkaTools) waitCheckpoint(ctx context.Context, prefix string, done func(*topics.Checkpoint) bool) error {
-	topic := topics.Names{Prefix: prefix}.Checkpoints()
+	topic := event.Names{Prefix: prefix}.Checkpoints()
 	if err := topics.Ensure(ctx, k.adm, topics.CheckpointsSpec(topic)); err != nil {
 		return err
 	}

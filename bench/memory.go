@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/topics"
+	"github.com/syncline/syncline/internal/event"
 )
 
 const (
@@ -96,7 +96,7 @@ func (h *harness) memoryBench(ctx context.Context) []Result {
 	if err := h.resetMySQL(ctx); err != nil {
 		return []Result{capRes, appRes.failed(err)}
 	}
-	topic := topics.Names{Prefix: prefix}.Table(h.cfg.Database, "big")
+	topic := event.Names{Prefix: prefix}.Table(h.cfg.Database, "big")
 	want, err := h.kafka.appliedOffset(ctx, topic)
 	if err != nil {
 		return []Result{capRes, appRes.failed(err)}

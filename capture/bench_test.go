@@ -20,6 +20,7 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/filter"
+	eventfmt "github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )
@@ -145,7 +146,7 @@ func (e *benchEnv) run(cfg capture.Config, done func(*topics.Checkpoint) bool) t
 // before it exists waits for a metadata refresh, about a second.
 func (e *benchEnv) checkpoints(ctx context.Context, prefix string) *kgo.Client {
 	e.b.Helper()
-	topic := topics.Names{Prefix: prefix}.Checkpoints()
+	topic := eventfmt.Names{Prefix: prefix}.Checkpoints()
 	adm, err := kgo.NewClient(kgo.SeedBrokers(e.kafka.Brokers...))
 	if err != nil {
 		e.b.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/fault"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
@@ -170,7 +171,7 @@ func (r *run) run(ctx context.Context) error {
 		return err
 	}
 	kopts = append(kopts, kgo.RetryTimeout(cfg.KafkaTimeout))
-	names := topics.Names{Prefix: cfg.Prefix}
+	names := event.Names{Prefix: cfg.Prefix}
 	conn, err := endpoint.DialMySQL(ctx, cfg.Source, 10*time.Second)
 	if err != nil {
 		if startupFault(err) && !r.established {
@@ -237,7 +238,7 @@ func (r *run) run(ctx context.Context) error {
 		return fmt.Errorf("kafka %s: %w", cfg.Kafka, err)
 	}
 	defer prod.Close()
-	r.pub, err = newPublisher(prod, schema.NewRegistry(srcl), names, cfg.Name, cfg.Partitions, !cfg.NoTombstones, cfg.Metrics)
+	r.pub, err = newPublisher(prod, event.NewRegistry(srcl), names, cfg.Name, cfg.Partitions, !cfg.NoTombstones, cfg.Metrics)
 	if err != nil {
 		return err
 	}
@@ -296,7 +297,7 @@ func (r *run) run(ctx context.Context) error {
 
 // lookupCheckpoint finds out, without creating anything, whether capture
 // has a checkpoint; it stays unknown when Kafka does not answer.
-func (r *run) lookupCheckpoint(ctx context.Context, kopts []kgo.Opt, names topics.Names) {
+func (r *run) lookupCheckpoint(ctx context.Context, kopts []kgo.Opt, names event.Names) {
 	ctx, cancel := context.WithTimeout(ctx, 2*r.cfg.KafkaTimeout)
 	defer cancel()
 	_, err := topics.ReadCheckpoint(ctx, kopts, names.Checkpoints(), r.cfg.Name)

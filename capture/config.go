@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
 )
@@ -56,7 +57,7 @@ type Config struct {
 	Kafka topics.Kafka
 	// RegistryURL is the Confluent-compatible schema registry.
 	RegistryURL string
-	// Prefix is the topic prefix (topics.DefaultPrefix by default).
+	// Prefix is the topic prefix (event.DefaultPrefix by default).
 	Prefix string
 	// Tables selects the tables to capture: a *filter.Filter, or the
 	// *task.Objects of a task spec, whose rules (columns, row filter,
@@ -127,7 +128,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.Prefix == "" {
-		c.Prefix = topics.DefaultPrefix
+		c.Prefix = event.DefaultPrefix
 	}
 	if c.Name == "" {
 		c.Name = c.Prefix
@@ -189,7 +190,7 @@ func (c *Config) Validate() error {
 	if c.RegistryURL == "" {
 		errs = append(errs, errors.New("registry: a schema registry URL is required"))
 	}
-	if !topics.ValidPrefix(c.Prefix) {
+	if !event.ValidPrefix(c.Prefix) {
 		errs = append(errs, fmt.Errorf("topic-prefix: %q must be 1-150 characters of [A-Za-z0-9_-]", c.Prefix))
 	}
 	if c.Tables == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/replication"
 
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/rules"
 	"github.com/syncline/syncline/schema"
 )
@@ -171,7 +172,7 @@ type columnJSON struct {
 // columns reads a table's columns and key from the source, as they are
 // when capture handles the statement; nil when the table is gone.
 func (r *run) columns(ctx context.Context, db, table string) ([]columnJSON, []string, error) {
-	t, err := schema.LoadTable(ctx, r.conn, db, table)
+	t, err := mysqlvalue.LoadTable(ctx, r.conn, db, table)
 	if errors.Is(err, schema.ErrNoTable) {
 		return nil, nil, nil
 	}

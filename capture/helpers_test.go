@@ -20,7 +20,7 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/filter"
-	"github.com/syncline/syncline/schema"
+	eventfmt "github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )
@@ -172,7 +172,7 @@ type event struct {
 
 // decoder decodes Confluent-framed Avro with schemas from the registry.
 type decoder struct {
-	reg *schema.Registry
+	reg *eventfmt.Registry
 }
 
 func newDecoder(t *testing.T, url string) *decoder {
@@ -180,11 +180,11 @@ func newDecoder(t *testing.T, url string) *decoder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &decoder{reg: schema.NewRegistry(cl)}
+	return &decoder{reg: eventfmt.NewRegistry(cl)}
 }
 
 func (d *decoder) decode(b []byte) (map[string]any, error) {
-	id, body, err := topics.ParseFrame(b)
+	id, body, err := eventfmt.ParseFrame(b)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +297,7 @@ func (p *pipeline) readAll(topicPattern string) []event {
 			if r.Value == nil {
 				ev.Tomb = true
 			} else {
-				ev.SchemaID, _, _ = topics.ParseFrame(r.Value)
+				ev.SchemaID, _, _ = eventfmt.ParseFrame(r.Value)
 				v, err := dec.decode(r.Value)
 				if err != nil {
 					p.t.Fatalf("decode value at %s/%d/%d: %v", r.Topic, r.Partition, r.Offset, err)

@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/syncline/syncline/fault"
-	"github.com/syncline/syncline/topics"
+	"github.com/syncline/syncline/internal/event"
 )
 
 // OversizedMode says what capture does with a row change whose record is
@@ -27,7 +27,7 @@ const (
 	OversizedStop OversizedMode = "stop"
 	// OversizedSkipColumns publishes the row change without the values of
 	// its largest columns (null, or the empty value of a NOT NULL column),
-	// naming them in the topics.OmittedColumnsHeader header; it is logged
+	// naming them in the event.OmittedColumnsHeader header; it is logged
 	// and counted (syncline_capture_oversized_rows_total).
 	OversizedSkipColumns OversizedMode = "skip-columns"
 )
@@ -185,7 +185,7 @@ func omittedHeader(c *tableCodec, idx []int) []kgo.RecordHeader {
 		names[j] = c.table.Columns[i].Name
 	}
 	b, _ := json.Marshal(names) // strings only: cannot fail
-	return []kgo.RecordHeader{{Key: topics.OmittedColumnsHeader, Value: b}}
+	return []kgo.RecordHeader{{Key: event.OmittedColumnsHeader, Value: b}}
 }
 
 // skipped logs and counts a row change published without columns.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/client"
 
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -35,7 +36,7 @@ func parkable(err error) bool {
 // error when it cannot, and other errors (a lost connection,
 // schema.ErrNoTable) as they are.
 func tableProblem(ctx context.Context, conn *client.Conn, sel Selection, db, name string) error {
-	t, err := schema.LoadTable(ctx, conn, db, name)
+	t, err := mysqlvalue.LoadTable(ctx, conn, db, name)
 	if err != nil {
 		return err
 	}

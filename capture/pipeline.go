@@ -10,8 +10,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/syncline/syncline/schema"
-	"github.com/syncline/syncline/topics"
+	"github.com/syncline/syncline/internal/event"
 )
 
 // The bounds of the encode queue. The loop fills a batch of up to
@@ -38,7 +37,7 @@ type rowChange struct {
 	encoded       bool      // the records are in the arena, at span
 	span          arenaSpan // where, when encoded
 	src           sourceInfo
-	// headers are the record's headers: topics.OmittedColumnsHeader for
+	// headers are the record's headers: event.OmittedColumnsHeader for
 	// a row published without its large columns.
 	headers []kgo.RecordHeader
 }
@@ -97,12 +96,12 @@ func (p *publisher) enqueue(ctx context.Context, rc rowChange) error {
 func (p *publisher) enqueueText(ctx context.Context, c *tableCodec, row []mysql.FieldValue, src sourceInfo) error {
 	b := p.batch()
 	start := len(b.arena)
-	arena, err := c.enc.AppendTextKey(b.arena, row)
+	arena, err := c.text.AppendKey(b.arena, row)
 	if err != nil {
 		return err
 	}
 	mid := len(arena)
-	if arena, err = c.enc.AppendTextValue(arena, row); err != nil {
+	if arena, err = c.text.AppendValue(arena, row); err != nil {
 		return err
 	}
 	var headers []kgo.RecordHeader
@@ -135,12 +134,12 @@ func (p *publisher) oversizedText(arena []byte, start int, c *tableCodec, row []
 		return len(row[i].AsString())
 	})
 	smaller := textWithoutColumns(c, row, idx)
-	arena, err := c.enc.AppendTextKey(arena[:start], smaller)
+	arena, err := c.text.AppendKey(arena[:start], smaller)
 	if err != nil {
 		return arena, 0, nil, err
 	}
 	mid := len(arena)
-	if arena, err = c.enc.AppendTextValue(arena, smaller); err != nil {
+	if arena, err = c.text.AppendValue(arena, smaller); err != nil {
 		return arena, 0, nil, err
 	}
 	hdr := omittedHeader(c, idx)
@@ -345,13 +344,13 @@ func (p *publisher) produceBatch(ctx context.Context, b *changeBatch) error {
 // to buf and their ends to ends.
 func (p *publisher) appendRecords(buf []byte, ends *[]int, rc *rowChange, arena []byte, nowMillis int64) ([]byte, error) {
 	c := rc.codec
-	buf = topics.AppendFrame(buf, c.keyID)
+	buf = event.AppendFrame(buf, c.keyID)
 	if rc.encoded {
 		s := rc.span
 		buf = append(buf, arena[s.start:s.mid]...)
 		*ends = append(*ends, len(buf))
-		buf = topics.AppendFrame(buf, c.envID)
-		buf = schema.AppendEncodedEnvelope(buf, nil, arena[s.mid:s.end], p.source(rc.src), rc.op, nowMillis)
+		buf = event.AppendFrame(buf, c.envID)
+		buf = event.AppendEncodedEnvelope(buf, nil, arena[s.mid:s.end], p.source(rc.src), rc.op, nowMillis)
 		*ends = append(*ends, len(buf))
 		return buf, nil
 	}
@@ -364,7 +363,7 @@ func (p *publisher) appendRecords(buf []byte, ends *[]int, rc *rowChange, arena 
 		return buf, err
 	}
 	*ends = append(*ends, len(buf))
-	buf = topics.AppendFrame(buf, c.envID)
+	buf = event.AppendFrame(buf, c.envID)
 	if buf, err = c.enc.AppendEnvelope(buf, rc.before, rc.after, p.source(rc.src), rc.op, nowMillis); err != nil {
 		return buf, err
 	}

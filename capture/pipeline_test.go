@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	eventfmt "github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/testenv"
@@ -32,7 +33,7 @@ func newTestPublisher(t *testing.T) *testPublisher {
 	ctx := context.Background()
 	k := testenv.Kafka(t)
 	prefix := fmt.Sprintf("pipeline_%d", time.Now().UnixNano())
-	names := topics.Names{Prefix: prefix}
+	names := eventfmt.Names{Prefix: prefix}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.TransactionalID(prefix),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)), kgo.MaxBufferedRecords(500))
 	if err != nil {
@@ -46,7 +47,7 @@ func newTestPublisher(t *testing.T) *testPublisher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := newPublisher(cl, schema.NewRegistry(srcl), names, prefix, 1, true, nil)
+	p, err := newPublisher(cl, eventfmt.NewRegistry(srcl), names, prefix, 1, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestQueueKeepsOrder(t *testing.T) {
 			t.Fatalf("record %d: id %d tombstone %v, want id %d tombstone %v", i, id, r.Value == nil, want[i].id, want[i].tomb)
 		}
 		if r.Value != nil {
-			_, body, err := topics.ParseFrame(r.Value)
+			_, body, err := eventfmt.ParseFrame(r.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +208,7 @@ func TestEncodeErrorAbortsTransaction(t *testing.T) {
 // keyID decodes the key of the test table: a framed record of one long.
 func keyID(t *testing.T, key []byte) int64 {
 	t.Helper()
-	_, body, err := topics.ParseFrame(key)
+	_, body, err := eventfmt.ParseFrame(key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/internal/event"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
@@ -29,8 +31,8 @@ import (
 type publisher struct {
 	cl       *kgo.Client
 	adm      *kadm.Client
-	reg      *schema.Registry
-	names    topics.Names
+	reg      *event.Registry
+	names    event.Names
 	name     string
 	parts    int32
 	tombs    bool
@@ -73,13 +75,14 @@ type tableCodec struct {
 	narrow *narrowing
 	name   string // "db.table", the metrics label
 	topic  string
-	enc    *schema.Encoder
+	enc    *event.Encoder
+	text   *mysqlvalue.TextEncoder // enc's text-protocol fast path (snapshot rows)
 	keyID  int
 	envID  int
 }
 
-func newPublisher(cl *kgo.Client, reg *schema.Registry, names topics.Names, name string, partitions int32, tombstones bool, m *Metrics) (*publisher, error) {
-	ddl, err := schema.SchemaChangeSchema()
+func newPublisher(cl *kgo.Client, reg *event.Registry, names event.Names, name string, partitions int32, tombstones bool, m *Metrics) (*publisher, error) {
+	ddl, err := event.SchemaChangeSchema()
 	if err != nil {
 		return nil, err
 	}
@@ -112,12 +115,12 @@ func (p *publisher) codec(ctx context.Context, full schema.Table, rulesOf func(d
 		return nil, err
 	}
 	topic := p.names.Table(t.Database, t.Name)
-	ns := schema.Namespace(topic)
-	keySch, err := t.KeySchema(ns)
+	ns := event.Namespace(topic)
+	keySch, err := event.KeySchema(t, ns)
 	if err != nil {
 		return nil, err
 	}
-	envSch, err := t.EnvelopeSchema(ns)
+	envSch, err := event.EnvelopeSchema(t, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -129,19 +132,23 @@ func (p *publisher) codec(ctx context.Context, full schema.Table, rulesOf func(d
 	if err := p.ensureTopic(ctx, spec); err != nil {
 		return nil, tableError(ClassKafka, table, err)
 	}
-	keyID, err := p.reg.Register(ctx, topics.KeySubject(topic), keySch)
+	keyID, err := p.reg.Register(ctx, event.KeySubject(topic), keySch)
 	if err != nil {
 		return nil, tableError(ClassRegistry, table, fmt.Errorf("register key schema of %s: %w", table, err))
 	}
-	envID, err := p.reg.Register(ctx, topics.ValueSubject(topic), envSch)
+	envID, err := p.reg.Register(ctx, event.ValueSubject(topic), envSch)
 	if err != nil {
 		return nil, tableError(ClassRegistry, table, fmt.Errorf("register value schema of %s: %w", table, err))
 	}
-	enc, err := schema.NewEncoder(t)
+	enc, err := event.NewEncoder(t)
 	if err != nil {
 		return nil, err
 	}
-	c := &tableCodec{table: t, full: full, narrow: narrow, name: t.Database + "." + t.Name, topic: topic, enc: enc, keyID: keyID, envID: envID}
+	text, err := mysqlvalue.NewTextEncoder(t, enc)
+	if err != nil {
+		return nil, err
+	}
+	c := &tableCodec{table: t, full: full, narrow: narrow, name: t.Database + "." + t.Name, topic: topic, enc: enc, text: text, keyID: keyID, envID: envID}
 	p.codecs[fp] = c
 	return c, nil
 }
@@ -195,12 +202,12 @@ type sourceInfo struct {
 }
 
 // source is the envelope's source record of an event.
-func (p *publisher) source(s sourceInfo) schema.Source {
+func (p *publisher) source(s sourceInfo) event.Source {
 	snap := "false"
 	if s.snapshot {
 		snap = "true"
 	}
-	return schema.Source{
+	return event.Source{
 		Version: s.version, Name: p.names.Prefix, DB: s.db, Table: s.table, ServerID: int64(s.serverID),
 		GTID: s.gtid, File: s.file, Pos: int64(s.pos), Row: int32(s.row), TSMillis: s.tsMillis, Snapshot: snap,
 	}
@@ -291,10 +298,10 @@ func (p *publisher) schemaChange(ctx context.Context, ev map[string]any, db stri
 			return err
 		}
 		var err error
-		if p.ddlKeyID, err = p.reg.Register(ctx, topics.KeySubject(topic), p.strSchema); err != nil {
+		if p.ddlKeyID, err = p.reg.Register(ctx, event.KeySubject(topic), p.strSchema); err != nil {
 			return inClass(ClassRegistry, fmt.Errorf("register schema-change key schema: %w", err))
 		}
-		if p.ddlValID, err = p.reg.Register(ctx, topics.ValueSubject(topic), p.ddlSchema); err != nil {
+		if p.ddlValID, err = p.reg.Register(ctx, event.ValueSubject(topic), p.ddlSchema); err != nil {
 			return inClass(ClassRegistry, fmt.Errorf("register schema-change value schema: %w", err))
 		}
 	}
@@ -308,8 +315,8 @@ func (p *publisher) schemaChange(ctx context.Context, ev map[string]any, db stri
 	}
 	p.produce(ctx, &kgo.Record{
 		Topic: topic,
-		Key:   append(topics.AppendFrame(nil, p.ddlKeyID), key...),
-		Value: append(topics.AppendFrame(nil, p.ddlValID), val...),
+		Key:   append(event.AppendFrame(nil, p.ddlKeyID), key...),
+		Value: append(event.AppendFrame(nil, p.ddlValID), val...),
 	})
 	return p.err()
 }

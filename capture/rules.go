@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/client"
 
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/rules"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
@@ -174,7 +175,7 @@ func checkRules(ctx context.Context, conn *client.Conn, sel Selection, tables ma
 		if tr.Keeps() {
 			continue
 		}
-		t, err := schema.LoadTable(ctx, conn, ref.db, ref.name)
+		t, err := mysqlvalue.LoadTable(ctx, conn, ref.db, ref.name)
 		if err != nil {
 			return err
 		}

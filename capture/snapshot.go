@@ -11,6 +11,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -32,7 +33,7 @@ func (s *snapshot) table(ctx context.Context, db, name string) (schema.Table, er
 	if t, ok := s.tables[db+"."+name]; ok {
 		return t, nil
 	}
-	t, err := schema.LoadTable(ctx, s.conn, db, name)
+	t, err := mysqlvalue.LoadTable(ctx, s.conn, db, name)
 	if err != nil {
 		return schema.Table{}, err
 	}
@@ -256,7 +257,7 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 			// The chunk's last row (LIMIT): the next chunk starts after
 			// its key. TextValues copies: row points into the
 			// connection's packet buffer.
-			v, err := t.TextValues(row)
+			v, err := mysqlvalue.TextValues(t, row)
 			if err != nil {
 				return err
 			}
@@ -265,7 +266,7 @@ func (r *run) readChunk(ctx context.Context, ts *tableState, c *tableCodec) (boo
 		if direct {
 			return r.pub.snapshotRow(ctx, c, row, src)
 		}
-		v, err := t.TextValues(row)
+		v, err := mysqlvalue.TextValues(t, row)
 		if err != nil {
 			return err
 		}

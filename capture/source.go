@@ -10,6 +10,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -99,7 +100,7 @@ func listTables(ctx context.Context, conn *client.Conn, sel Selection) (map[stri
 func checkTables(ctx context.Context, conn *client.Conn, tables map[string]tableRef) error {
 	var errs []error
 	for _, t := range tables {
-		if _, err := schema.LoadTable(ctx, conn, t.db, t.name); err != nil {
+		if _, err := mysqlvalue.LoadTable(ctx, conn, t.db, t.name); err != nil {
 			switch {
 			case errors.Is(err, schema.ErrNoKey):
 				errs = append(errs, fmt.Errorf("%w: %s.%s has no primary key or NOT NULL unique key: add one, or leave it out with --exclude-tables", errBadTable, t.db, t.name))

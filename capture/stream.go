@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/replication"
 
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -211,7 +212,7 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 	if ts == nil || ts.waitsForSnapshot() || r.rowsInTxn <= r.skipRows {
 		return nil
 	}
-	t, err := schema.FromTableMap(e.Table)
+	t, err := mysqlvalue.FromTableMap(e.Table)
 	if err != nil {
 		return r.parkOr(ts, fmt.Errorf("decode rows of %s.%s at %s:%d: %w", db, name, r.file, h.LogPos, err))
 	}
@@ -242,13 +243,13 @@ func (r *run) rows(ctx context.Context, h *replication.EventHeader, e *replicati
 		var before, after []any
 		switch kind {
 		case replication.EnumRowsEventTypeInsert:
-			after, err = t.BinlogValues(e.Rows[i])
+			after, err = mysqlvalue.BinlogValues(t, e.Rows[i])
 		case replication.EnumRowsEventTypeDelete:
-			before, err = t.BinlogValues(e.Rows[i])
+			before, err = mysqlvalue.BinlogValues(t, e.Rows[i])
 		case replication.EnumRowsEventTypeUpdate:
-			before, err = t.BinlogValues(e.Rows[2*i])
+			before, err = mysqlvalue.BinlogValues(t, e.Rows[2*i])
 			if err == nil {
-				after, err = t.BinlogValues(e.Rows[2*i+1])
+				after, err = mysqlvalue.BinlogValues(t, e.Rows[2*i+1])
 			}
 		default:
 			return fmt.Errorf("rows event of unknown type %s at %s:%d", h.EventType, r.file, h.LogPos)
@@ -289,7 +290,7 @@ func (r *run) fixedBinaryTypes(ctx context.Context, t schema.Table) (schema.Tabl
 	name := t.Database + "." + t.Name
 	known, ok := r.shapes[name]
 	if !ok {
-		loaded, err := schema.LoadTable(ctx, r.conn, t.Database, t.Name)
+		loaded, err := mysqlvalue.LoadTable(ctx, r.conn, t.Database, t.Name)
 		switch {
 		case err == nil, errors.Is(err, schema.ErrNoKey), errors.Is(err, schema.ErrNoTable), errors.Is(err, schema.ErrUnsupportedType):
 		default:

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 )
@@ -15,8 +16,8 @@ import (
 type sourceTable struct {
 	db, name string
 	engine   string
-	def      schema.Table // as schema.LoadTable read it; valid when loadErr is nil or wraps schema.ErrNoKey
-	loadErr  error        // schema.LoadTable's error
+	def      schema.Table // as mysqlvalue.LoadTable read it; valid when loadErr is nil or wraps schema.ErrNoKey
+	loadErr  error        // mysqlvalue.LoadTable's error
 }
 
 // String returns db.table.
@@ -85,7 +86,7 @@ func checkTablesSelected(ctx context.Context, r *run) []Result {
 }
 
 // checkTableDefinitions reads the definition of every selected table with
-// schema.LoadTable, as capture does, and fails for those it cannot read for
+// mysqlvalue.LoadTable, as capture does, and fails for those it cannot read for
 // another reason than the ones the later checks report.
 func checkTableDefinitions(ctx context.Context, r *run) []Result {
 	const name = "tables.definition"
@@ -96,7 +97,7 @@ func checkTableDefinitions(ctx context.Context, r *run) []Result {
 	for i := range r.tables {
 		t := &r.tables[i]
 		lctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-		t.def, t.loadErr = schema.LoadTable(lctx, r.source.conn, t.db, t.name)
+		t.def, t.loadErr = mysqlvalue.LoadTable(lctx, r.source.conn, t.db, t.name)
 		cancel()
 		switch {
 		case t.loadErr == nil, errors.Is(t.loadErr, schema.ErrNoKey), errors.Is(t.loadErr, schema.ErrUnsupportedType):

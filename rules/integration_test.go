@@ -12,6 +12,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )
@@ -433,7 +434,7 @@ func loadTable(t *testing.T, conn *client.Conn, db, name string) schema.Table {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	table, err := schema.LoadTable(ctx, conn, db, name)
+	table, err := mysqlvalue.LoadTable(ctx, conn, db, name)
 	if err != nil {
 		t.Fatalf("LoadTable: %v", err)
 	}
@@ -512,7 +513,7 @@ func readRows(t *testing.T, conn *client.Conn, table schema.Table) [][]any {
 	var res mysql.Result
 	q := "SELECT " + table.SelectList() + " FROM " + schema.QuoteIdent(table.Name) + " ORDER BY id"
 	err := conn.ExecuteSelectStreaming(q, &res, func(row []mysql.FieldValue) error {
-		v, err := table.TextValues(row)
+		v, err := mysqlvalue.TextValues(table, row)
 		if err != nil {
 			return err
 		}

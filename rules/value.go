@@ -222,7 +222,7 @@ func bytesString(b []byte) string {
 
 // readWallClock reads DATE and DATETIME values: a time.Time whose wall clock
 // is the value, the int64 microseconds of schema's row values, or the union
-// map of a nullable DATETIME in schema.TextRow and BinlogRow.
+// map of a nullable DATETIME in mysqlvalue.TextRow and BinlogRow.
 func readWallClock(v any) val {
 	switch x := v.(type) {
 	case time.Time:

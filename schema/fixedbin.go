@@ -114,3 +114,43 @@ func inet6Text(b [16]byte) string {
 	}
 	return string(out)
 }
+
+// HasFixedBinaryCandidates reports whether t, as FromTableMap built it, has
+// a BINARY(16) or BINARY(4) column, which may be a MariaDB UUID, INET6 or
+// INET4 column (see WithFixedBinaryTypes).
+func (t Table) HasFixedBinaryCandidates() bool {
+	for _, c := range t.Columns {
+		if c.Type.Kind == Binary && (c.Type.Length == 16 || c.Type.Length == 4) {
+			return true
+		}
+	}
+	return false
+}
+
+// WithFixedBinaryTypes returns t (as FromTableMap built it from a binlog
+// TableMap event) with each BINARY(16) or BINARY(4) column that known (the
+// same table as LoadTable read it from information_schema) declares as
+// UUID, INET6 or INET4 of that stored length, under the same name, given
+// that type: so that binlog rows decode to the same types and values as the
+// snapshot reads. Other columns are left as they are, and t itself is not
+// changed.
+func (t Table) WithFixedBinaryTypes(known Table) Table {
+	var out []Column
+	for i, c := range t.Columns {
+		if c.Type.Kind != Binary {
+			continue
+		}
+		k, _, ok := known.Column(c.Name)
+		if !ok || !k.Type.Kind.IsFixedBinaryText() || fixedBinaryLength(k.Type.Kind) != c.Type.Length {
+			continue
+		}
+		if out == nil {
+			out = append([]Column(nil), t.Columns...)
+		}
+		out[i].Type = Type{Kind: k.Type.Kind}
+	}
+	if out != nil {
+		t.Columns = out
+	}
+	return t
+}

@@ -1,12 +1,12 @@
-// Package schema is Syncline's table model and type mapping: it describes a
-// MySQL/MariaDB table (columns, types, key) as read from information_schema
-// or from a binlog TableMap event, maps every column type to its one Avro
-// representation (docs/events.md, "Types"), builds the Avro key, value,
-// envelope, source and schema-change schemas, converts binlog and
-// text-protocol rows into the values those schemas encode, and caches schema
-// registry look-ups.
+// Package schema is Syncline's table model, shared by the source side and
+// the targets: a MySQL/MariaDB table (columns, types, key), the parser of
+// MySQL column types, and the Go values a row is made of (represent.go; the
+// forms of docs/events.md, "Go values"), zero-date sentinels included.
 //
-// The package imports nothing else of Syncline.
+// It imports no MySQL driver and nothing else of Syncline: the event format
+// built on it is package internal/event, and reading the model and the values
+// from MySQL (information_schema, binlog TableMap events, binlog and
+// text-protocol rows) is package internal/source/mysqlvalue.
 package schema
 
 import (
@@ -306,15 +306,29 @@ func (t Table) Equal(u Table) bool {
 	return true
 }
 
-// qualified returns `db`.`table` for error messages.
-func (t Table) qualified() string {
+// QualifiedName returns db.table (the bare name without a database), for
+// error messages.
+func (t Table) QualifiedName() string {
 	if t.Database == "" {
 		return t.Name
 	}
 	return t.Database + "." + t.Name
 }
 
-// columnErr wraps err with the table and column it concerns.
-func (t Table) columnErr(col string, err error) error {
-	return fmt.Errorf("%s column %s: %w", t.qualified(), col, err)
+// ColumnError wraps err with the table and column it concerns.
+func (t Table) ColumnError(col string, err error) error {
+	return fmt.Errorf("%s column %s: %w", t.QualifiedName(), col, err)
+}
+
+// KeyValues returns the values of the key columns of row (values in column
+// order, as BinlogValues gives them) in key order. A key column that is not
+// a column of the table, or beyond the end of row, gives nil.
+func (t Table) KeyValues(row []any) []any {
+	out := make([]any, len(t.Key))
+	for i, k := range t.Key {
+		if _, idx, ok := t.Column(k); ok && idx < len(row) {
+			out[i] = row[idx]
+		}
+	}
+	return out
 }

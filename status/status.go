@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -44,7 +45,7 @@ type Config struct {
 	// RegistryURL, when set, is the task's schema registry; the report
 	// then counts the prefix's subjects (and fails if it is unreachable).
 	RegistryURL string
-	// Prefix is the task's topic prefix (topics.DefaultPrefix when empty).
+	// Prefix is the task's topic prefix (event.DefaultPrefix when empty).
 	Prefix string
 	// Capture is the name of capture's checkpoint; the prefix when empty.
 	Capture string
@@ -60,7 +61,7 @@ type Config struct {
 // Validate fills in defaults and checks the configuration without I/O.
 func (c *Config) Validate() error {
 	if c.Prefix == "" {
-		c.Prefix = topics.DefaultPrefix
+		c.Prefix = event.DefaultPrefix
 	}
 	if c.Capture == "" {
 		c.Capture = c.Prefix
@@ -75,7 +76,7 @@ func (c *Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if !topics.ValidPrefix(c.Prefix) {
+	if !event.ValidPrefix(c.Prefix) {
 		errs = append(errs, fmt.Errorf("topic-prefix: %q must be 1-150 characters of [A-Za-z0-9_-]", c.Prefix))
 	}
 	for _, g := range c.Groups {
@@ -244,7 +245,7 @@ type partitionRange struct {
 
 // Collect reads the task's state from Kafka (and the registry).
 func (m *Monitor) Collect(ctx context.Context) (*Report, error) {
-	names := topics.Names{Prefix: m.cfg.Prefix}
+	names := event.Names{Prefix: m.cfg.Prefix}
 	rep := &Report{Prefix: m.cfg.Prefix, Subjects: -1}
 
 	listed, err := m.adm.ListTopics(ctx)
@@ -331,7 +332,7 @@ func (m *Monitor) Collect(ctx context.Context) (*Report, error) {
 
 // tablesOf lists the tables: every table the checkpoint names, and every
 // table topic, matched by name.
-func tablesOf(names topics.Names, c *Capture, tableTopics []string, partitions map[string]int, ranges map[string]map[int32]partitionRange) []Table {
+func tablesOf(names event.Names, c *Capture, tableTopics []string, partitions map[string]int, ranges map[string]map[int32]partitionRange) []Table {
 	byTopic := map[string]*Table{}
 	var out []*Table
 	if c != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/status"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
@@ -33,7 +34,7 @@ func TestStatusOfRunningCapture(t *testing.T) {
 	k := testenv.Kafka(t)
 	db := src.NewDatabase(t)
 	prefix := "st_" + db
-	names := topics.Names{Prefix: prefix}
+	names := event.Names{Prefix: prefix}
 	src.Exec(t, "CREATE TABLE "+db+".a (id INT PRIMARY KEY, n INT)")
 	src.Exec(t, "CREATE TABLE "+db+".b (id INT PRIMARY KEY, n INT)")
 	insert(t, src, db+".a", 1, 50)
@@ -220,7 +221,7 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 	c := status.Config{Kafka: topics.Kafka{Brokers: []string{"h:1"}}}
-	if err := c.Validate(); err != nil || c.Prefix != topics.DefaultPrefix || c.Capture != topics.DefaultPrefix {
+	if err := c.Validate(); err != nil || c.Prefix != event.DefaultPrefix || c.Capture != event.DefaultPrefix {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -49,7 +50,7 @@ func (c Components) String() string {
 // have members (apply processes).
 func (s *Store) Running(ctx context.Context, prefix, captureName string, groups []string, fresh time.Duration) (Components, error) {
 	var out Components
-	cp, err := topics.ReadCheckpoint(ctx, s.opts, topics.Names{Prefix: prefix}.Checkpoints(), captureName)
+	cp, err := topics.ReadCheckpoint(ctx, s.opts, event.Names{Prefix: prefix}.Checkpoints(), captureName)
 	switch {
 	case errors.Is(err, topics.ErrNoCheckpoint), errors.Is(err, kerr.UnknownTopicOrPartition):
 	case err != nil:

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -333,7 +334,7 @@ func (s *Store) Reset(ctx context.Context, prefix string, groups []string) ([]st
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	names := topics.Names{Prefix: prefix}
+	names := event.Names{Prefix: prefix}
 	list, err := adm.ListTopics(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list topics: %w", err)

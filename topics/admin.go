@@ -1,3 +1,7 @@
+// Package topics is Syncline's Kafka plumbing: topic creation and limits,
+// Kafka client options and the checkpoints that capture stores beside its
+// events. The event format itself (topic names, the Confluent frame, the
+// Avro schemas, encoder and decoder) is package internal/event.
 package topics
 
 import (

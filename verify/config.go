@@ -41,7 +41,7 @@ type Mapping struct {
 	Omit []string
 	// Filter selects the source rows the target holds (the task's row
 	// filter). It gets a whole source row in table column order, with the
-	// values apply receives (the Go types of schema.Table.TextValues:
+	// values apply receives (the Go types of mysqlvalue.TextValues:
 	// DATETIME as int64 microseconds, DATE and TIMESTAMP as time.Time,
 	// DECIMAL and BIGINT UNSIGNED as *big.Rat, ...). Nil selects every row.
 	// A target row whose source row is filtered out is extra.

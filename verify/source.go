@@ -13,6 +13,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -108,7 +109,7 @@ func (s *source) load(ctx context.Context, db, table string) (schema.Table, erro
 	if err := s.connect(ctx); err != nil {
 		return schema.Table{}, err
 	}
-	t, err := schema.LoadTable(ctx, s.conn, db, table)
+	t, err := mysqlvalue.LoadTable(ctx, s.conn, db, table)
 	if err != nil {
 		return schema.Table{}, s.fail(fmt.Errorf("source: %w", err))
 	}
@@ -255,7 +256,7 @@ func (s *source) stream(ctx context.Context, p *plan, q string, args []any, fn f
 	}
 	n := 0
 	err := mysqlSelect(ctx, s.conn, q, args, func(row []mysql.FieldValue) error {
-		vals, err := p.src.TextValues(row)
+		vals, err := mysqlvalue.TextValues(p.src, row)
 		if err != nil {
 			return err
 		}
@@ -289,7 +290,7 @@ func (s *source) bound(ctx context.Context, p *plan, lo []any, n int) ([]any, er
 	var hi []any
 	err = mysqlSelect(ctx, s.conn, q, args, func(row []mysql.FieldValue) error {
 		var err error
-		hi, err = keyTable.TextValues(row)
+		hi, err = mysqlvalue.TextValues(keyTable, row)
 		return err
 	})
 	if err != nil {

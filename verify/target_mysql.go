@@ -12,12 +12,13 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 )
 
 // mysqlTarget reads a MySQL or MariaDB target. Apply keeps the source's
 // types there (docs/targets.md), so rows are read with the select list and
-// conversion of the source (schema.Table.TextValues) and need no mapping
+// conversion of the source (mysqlvalue.TextValues) and need no mapping
 // back; the character set is utf8mb4 whatever the source's, which the
 // UTF-8 values do not show.
 type mysqlTarget struct {
@@ -61,7 +62,7 @@ func (m *mysqlTarget) open(ctx context.Context, p *plan) (targetTable, error) {
 	if err := m.connect(ctx); err != nil {
 		return nil, err
 	}
-	t, err := schema.LoadTable(ctx, m.conn, p.tdb, p.tname)
+	t, err := mysqlvalue.LoadTable(ctx, m.conn, p.tdb, p.tname)
 	switch {
 	case errors.Is(err, schema.ErrNoTable):
 		return nil, fmt.Errorf("%s: %w", p.targetName(), errMissingTable)
@@ -153,7 +154,7 @@ func (mt *mysqlTable) stream(ctx context.Context, q string, args []any, fn func(
 		return err
 	}
 	err := mysqlSelect(ctx, mt.db.conn, q, args, func(fields []mysql.FieldValue) error {
-		vals, err := mt.t.TextValues(fields)
+		vals, err := mysqlvalue.TextValues(mt.t, fields)
 		if err != nil {
 			return err
 		}
@@ -187,7 +188,7 @@ func (mt *mysqlTable) keys(ctx context.Context, after []any, n int) ([][]any, []
 	q += " ORDER BY " + strings.Join(exprs, ", ") + " LIMIT " + strconv.Itoa(n)
 	var out [][]any
 	err = mysqlSelect(ctx, mt.db.conn, q, args, func(fields []mysql.FieldValue) error {
-		vals, err := keyTable.TextValues(fields)
+		vals, err := mysqlvalue.TextValues(keyTable, fields)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 // Values are compared in one domain: the Go values apply receives, as
-// schema.Table.TextValues gives them for the source (DATETIME as int64
+// mysqlvalue.TextValues gives them for the source (DATETIME as int64
 // microseconds of the wall clock, DATE and TIMESTAMP as time.Time, DECIMAL
 // and BIGINT UNSIGNED as *big.Rat, BIT and binary strings as []byte, TIME as
 // int64 microseconds, zero dates as schema's sentinels). Each target reader

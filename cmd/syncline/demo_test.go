@@ -16,8 +16,8 @@ import (
 	"github.com/syncline/syncline/embedded"
 	"github.com/syncline/syncline/internal/servers"
 	applych "github.com/syncline/syncline/internal/target/clickhouse"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/testenv"
-	"github.com/syncline/syncline/topics"
 )
 
 // TestDemo runs syncline demo twice in one directory: the first run creates
@@ -108,7 +108,7 @@ func TestDemo(t *testing.T) {
 		}
 		rows.Close()
 
-		topic := topics.Names{Prefix: demoPrefix}.Table(shopDB, table)
+		topic := event.Names{Prefix: demoPrefix}.Table(shopDB, table)
 		live := map[int64]bool{}
 		created := map[int64]int{}
 		for _, c := range readChanges(t, svc.Brokers, svc.RegistryURL, topic) {

@@ -16,9 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
-	"github.com/syncline/syncline/schema"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/testenv"
-	"github.com/syncline/syncline/topics"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
@@ -146,9 +145,9 @@ func readChanges(t *testing.T, brokers []string, registry, topic string) []chang
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := schema.NewRegistry(src)
+	reg := event.NewRegistry(src)
 	decode := func(b []byte) map[string]any {
-		id, body, err := topics.ParseFrame(b)
+		id, body, err := event.ParseFrame(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +271,7 @@ func TestDev(t *testing.T) {
 	brokers := []string{"127.0.0.1:" + strconv.Itoa(ports[0])}
 	registry := "http://127.0.0.1:" + strconv.Itoa(ports[1])
 	prefix := "dev_" + db
-	topic := topics.Names{Prefix: prefix}.Table(db, "items")
+	topic := event.Names{Prefix: prefix}.Table(db, "items")
 	args := []string{"dev", "--source", src.URL(""), "--tables", db + ".*", "--data-dir", t.TempDir(),
 		"--kafka-port", strconv.Itoa(ports[0]), "--registry-port", strconv.Itoa(ports[1]),
 		"--topic-prefix", prefix, "--flush-interval", "20ms", "--heartbeat", "200ms", "--log-format", "json",

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -26,7 +27,7 @@ func kafkaFlags() []cli.Flag {
 	return []cli.Flag{
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagBrokers, Usage: "Kafka seed brokers, comma-separated `host:port` (required)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagRegistry, Usage: "schema registry `URL`, http://host:port (required)"}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagTopicPrefix, Value: topics.DefaultPrefix, Usage: "prefix of every topic of the task"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagTopicPrefix, Value: event.DefaultPrefix, Usage: "prefix of every topic of the task"}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagKafkaTLS, Usage: "connect to Kafka with TLS"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagKafkaTLSCA, Usage: "PEM `FILE` of CA certificates for Kafka's TLS, added to the system's"}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagKafkaTLSInsecure, Usage: "do not verify Kafka's certificate (tests only)"}),

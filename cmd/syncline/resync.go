@@ -9,6 +9,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/event"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
 )
@@ -37,7 +39,7 @@ func runTaskResync(c *cli.Context) error {
 	if err != nil {
 		return usagef(c, "%v", err)
 	}
-	names := topics.Names{Prefix: c.String(flagTopicPrefix)}
+	names := event.Names{Prefix: c.String(flagTopicPrefix)}
 	cp, err := topics.ReadCheckpoint(c.Context, opts, names.Checkpoints(), spec.Name)
 	if errors.Is(err, topics.ErrNoCheckpoint) {
 		return &exitError{code: exitFailed, msg: fmt.Sprintf("syncline: the capture of task %s has committed no checkpoint yet, so no table is parked; nothing was changed", spec.Name)}
@@ -83,7 +85,7 @@ func checkSourceTables(c *cli.Context, tables [][2]string) error {
 	defer conn.Close()
 	var errs []error
 	for _, t := range tables {
-		if _, err := schema.LoadTable(c.Context, conn, t[0], t[1]); err != nil {
+		if _, err := mysqlvalue.LoadTable(c.Context, conn, t[0], t[1]); err != nil {
 			switch {
 			case errors.Is(err, schema.ErrNoTable):
 				errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 )
@@ -177,7 +178,7 @@ func (t *taskChanger) check(ctx context.Context, objects []task.Object, named []
 	defer conn.Close()
 	var errs []error
 	for _, tb := range named {
-		if _, err := schema.LoadTable(ctx, conn, tb[0], tb[1]); errors.Is(err, schema.ErrNoTable) {
+		if _, err := mysqlvalue.LoadTable(ctx, conn, tb[0], tb[1]); errors.Is(err, schema.ErrNoTable) {
 			errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", tb[0], tb[1]))
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/syncline/syncline/apply/sinktest"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/target/clickhouse"
+	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )
@@ -232,14 +233,14 @@ func TestAllTypes(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	tab, err := schema.LoadTable(ctx, my, srcDB, "all_types")
+	tab, err := mysqlvalue.LoadTable(ctx, my, srcDB, "all_types")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var changes []apply.Change
 	var res mysql.Result
 	err = my.ExecuteSelectStreaming("SELECT "+tab.SelectList()+" FROM all_types ORDER BY id", &res, func(row []mysql.FieldValue) error {
-		vals, err := tab.TextValues(row)
+		vals, err := mysqlvalue.TextValues(tab, row)
 		if err != nil {
 			return err
 		}
