@@ -22,8 +22,8 @@ import (
 
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/capture"
-	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/internal/event"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/topics"
 )

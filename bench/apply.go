@@ -13,10 +13,10 @@ import (
 
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/internal/target"
-	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/internal/source/mysqlvalue"
+	"github.com/syncline/syncline/internal/target"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/topics"
 )
 

@@ -14,9 +14,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/syncline/syncline/embedded"
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/internal/servers"
 	applych "github.com/syncline/syncline/internal/target/clickhouse"
-	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/testenv"
 )
 

@@ -22,8 +22,8 @@ import (
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/apply/sinktest"
 	"github.com/syncline/syncline/endpoint"
-	"github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/internal/source/mysqlvalue"
+	"github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )
