@@ -602,3 +602,37 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("unknown schema id: no error")
 	}
 }
+
+// TestLoadTableWhileDropped loads a table with a primary key while another
+// connection drops it, again and again: each load finds the table with its
+// key or finds it missing, never keyless (capture would park a table that
+// an online schema change merely dropped).
+func TestLoadTableWhileDropped(t *testing.T) {
+	src := testenv.Source(t)
+	db := src.NewDatabase(t)
+	conn := connect(t, src, db)
+	ddl := connect(t, src, db)
+	ctx := context.Background()
+	found, missing := 0, 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && found+missing < 500; {
+		exec(t, ddl, "CREATE TABLE k (id INT PRIMARY KEY, a INT)")
+		dropped := make(chan error, 1)
+		go func() {
+			_, err := ddl.Execute("DROP TABLE k")
+			dropped <- err
+		}()
+		tbl, err := LoadTable(ctx, conn, db, "k")
+		if dErr := <-dropped; dErr != nil {
+			t.Fatalf("drop: %v", dErr)
+		}
+		switch {
+		case err == nil && schematest.EqualStrings(tbl.Key, []string{"id"}):
+			found++
+		case errors.Is(err, schema.ErrNoTable):
+			missing++
+		default:
+			t.Fatalf("load %d of a table dropped meanwhile: %+v, %v; want its key or ErrNoTable", found+missing+1, tbl, err)
+		}
+	}
+	t.Logf("%d loads found the table, %d found it missing", found, missing)
+}

@@ -32,7 +32,9 @@ WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`
 //
 // A missing table gives an error wrapping ErrNoTable; a table without such a
 // key one wrapping ErrNoKey (and the Table, complete except for its Key); an
-// unsupported column type one wrapping ErrUnsupportedType.
+// unsupported column type one wrapping ErrUnsupportedType. A table dropped
+// or renamed away while it is read is missing, never keyless: the columns
+// are read again before ErrNoKey is returned.
 //
 // MariaDB's JSON is LONGTEXT (with a json_valid CHECK) and is loaded as
 // longtext, as its binlog shows it; MySQL's json is JSON.
@@ -90,11 +92,37 @@ func LoadTable(ctx context.Context, conn *client.Conn, db, table string) (schema
 	}
 	defer keys.Close()
 	key, err := chooseKey(t, keys.Resultset)
+	if errors.Is(err, schema.ErrNoKey) {
+		// The two queries are not atomic: a table dropped (or renamed
+		// away) between them has columns but no indexes. Such a table is
+		// gone, not keyless.
+		if gone, gErr := tableGone(ctx, conn, db, table); gErr != nil {
+			return schema.Table{}, fmt.Errorf("load %s: %w", t.QualifiedName(), gErr)
+		} else if gone {
+			return schema.Table{}, fmt.Errorf("load %s: %w", t.QualifiedName(), schema.ErrNoTable)
+		}
+	}
 	if err != nil {
 		return t, err
 	}
 	t.Key = key
 	return t, nil
+}
+
+// tableGone reports whether db.table has no columns in information_schema
+// any more.
+func tableGone(ctx context.Context, conn *client.Conn, db, table string) (bool, error) {
+	var res *mysql.Result
+	err := withContext(ctx, conn, func() error {
+		var err error
+		res, err = conn.Execute(columnsQuery, db, table)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	defer res.Close()
+	return res.Resultset == nil || res.Resultset.RowNumber() == 0, nil
 }
 
 // chooseKey picks the primary key, else the first unique key whose columns
