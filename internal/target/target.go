@@ -1,24 +1,27 @@
 // Package target is the registry of Syncline's targets: it opens the target
 // an endpoint names, by its URL scheme (endpoint.Kind), and gives apply,
-// verify's repair and bench the target's writer.
+// verify's repair and bench the target's writer, and verify its reader.
 //
 // Each target lives in a folder of its own (internal/target/mysql,
 // internal/target/postgres, internal/target/clickhouse) and is listed once,
 // in targets below. The target packages import neither this package nor
-// each other; what they share is apply's Sink contract and the
-// schema-evolution planner of internal/target/plan. ARCHITECTURE.md,
+// each other; what they share is apply's Sink contract, the
+// schema-evolution planner of internal/target/plan and verify's reader
+// contract of internal/target/verifyread. ARCHITECTURE.md,
 // "Adding a target", is the checklist for a new one.
 package target
 
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/internal/target/mysql"
 	"github.com/syncline/syncline/internal/target/postgres"
+	"github.com/syncline/syncline/internal/target/verifyread"
 )
 
 // Options tune the target Open returns.
@@ -30,20 +33,39 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// newSink makes a target's writer. It does no I/O.
-type newSink func(ep endpoint.Endpoint, opts Options) (apply.Sink, error)
+// entry is one target's line in the registry: how to make its writer and
+// verify's reader of it. Neither does I/O.
+type entry struct {
+	sink   func(ep endpoint.Endpoint, opts Options) (apply.Sink, error)
+	reader func(ep endpoint.Endpoint, opts Options, timeout time.Duration) verifyread.Reader
+}
 
 // targets lists every target by the URL scheme of its endpoints: one line
 // per target.
-var targets = map[endpoint.Kind]newSink{
-	endpoint.MySQL: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
-		return mysql.New(ep, mysql.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+var targets = map[endpoint.Kind]entry{
+	endpoint.MySQL: {
+		sink: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
+			return mysql.New(ep, mysql.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+		},
+		reader: func(ep endpoint.Endpoint, _ Options, timeout time.Duration) verifyread.Reader {
+			return mysql.NewReader(ep, timeout)
+		},
 	},
-	endpoint.Postgres: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
-		return postgres.New(ep, postgres.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+	endpoint.Postgres: {
+		sink: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
+			return postgres.New(ep, postgres.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+		},
+		reader: func(ep endpoint.Endpoint, _ Options, timeout time.Duration) verifyread.Reader {
+			return postgres.NewReader(ep, timeout)
+		},
 	},
-	endpoint.ClickHouse: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
-		return clickhouse.New(ep, clickhouse.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+	endpoint.ClickHouse: {
+		sink: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
+			return clickhouse.New(ep, clickhouse.Options{MaxConns: o.MaxConns, Logger: o.Logger})
+		},
+		reader: func(ep endpoint.Endpoint, o Options, timeout time.Duration) verifyread.Reader {
+			return clickhouse.NewReader(ep, timeout, o.logger())
+		},
 	},
 }
 
@@ -51,7 +73,7 @@ var targets = map[endpoint.Kind]newSink{
 type Target struct {
 	ep   endpoint.Endpoint
 	opts Options
-	sink newSink
+	entry
 }
 
 // Open returns the target ep names, chosen by its URL scheme. It does no
@@ -62,7 +84,7 @@ func Open(ep endpoint.Endpoint, opts Options) (*Target, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s is not a target Syncline can write to (%s)", ep.Kind, ep.Redacted())
 	}
-	return &Target{ep: ep, opts: opts, sink: s}, nil
+	return &Target{ep: ep, opts: opts, entry: s}, nil
 }
 
 // Endpoint returns the target's endpoint.
@@ -72,3 +94,18 @@ func (t *Target) Endpoint() endpoint.Endpoint { return t.ep }
 // benchmarks write through it too, exactly as apply writes). The caller
 // closes it.
 func (t *Target) Sink() (apply.Sink, error) { return t.sink(t.ep, t.opts) }
+
+// Reader returns syncline verify's reader of the target, which reads the
+// tables apply writes back into verify's comparison domain; timeout bounds
+// its connection. It does no I/O; the caller closes it.
+func (t *Target) Reader(timeout time.Duration) verifyread.Reader {
+	return t.reader(t.ep, t.opts, timeout)
+}
+
+// logger is the Logger, or slog.Default() when nil.
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.Default()
+	}
+	return o.Logger
+}
