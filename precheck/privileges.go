@@ -5,232 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/grants"
 )
-
-// grant is one line of SHOW GRANTS that grants privileges on an object.
-type grant struct {
-	privs map[string]bool // upper case, e.g. "SELECT", "REPLICATION SLAVE"; column-level ones are left out
-	db    string          // "*" for every database; else a LIKE pattern for database-level grants, a name for table-level ones
-	table string          // "*" for every table
-}
-
-// has reports whether the grant gives one of privs (ALL included).
-func (g grant) has(privs ...string) bool {
-	if g.privs["ALL"] || g.privs["ALL PRIVILEGES"] {
-		return true
-	}
-	for _, p := range privs {
-		if g.privs[p] {
-			return true
-		}
-	}
-	return false
-}
-
-// global reports whether the grant is on *.*.
-func (g grant) global() bool { return g.db == "*" }
-
-// coversDB reports whether the grant is on every table of db.
-func (g grant) coversDB(db string) bool {
-	return g.db == "*" || g.table == "*" && likeMatch(g.db, db)
-}
-
-// coversTable reports whether the grant is on db.table.
-func (g grant) coversTable(db, table string) bool {
-	return g.coversDB(db) || g.table == table && g.db == db
-}
-
-// grants is the parsed output of SHOW GRANTS.
-type grants struct {
-	list     []grant
-	hasRoles bool // some line grants a role, whose privileges are not counted
-}
-
-// any reports whether some grant on an object accepted by on gives one of
-// privs.
-func (gs grants) any(on func(grant) bool, privs ...string) bool {
-	return slices.ContainsFunc(gs.list, func(g grant) bool { return on(g) && g.has(privs...) })
-}
-
-// roleNote is added to a fix when some privileges may come through roles.
-func (gs grants) roleNote() string {
-	if gs.hasRoles {
-		return " (privileges granted through roles are not counted: if a role grants them, ignore this)"
-	}
-	return ""
-}
-
-// readGrants runs SHOW GRANTS on a MySQL connection and parses it.
-func readGrants(ctx context.Context, q func(context.Context, string) ([][]string, error)) (grants, error) {
-	rows, err := q(ctx, "SHOW GRANTS")
-	if err != nil {
-		return grants{}, err
-	}
-	var gs grants
-	for _, row := range rows {
-		if len(row) == 0 {
-			continue
-		}
-		g, ok := parseGrant(row[0])
-		if !ok {
-			if isRoleGrant(row[0]) {
-				gs.hasRoles = true
-			}
-			continue
-		}
-		gs.list = append(gs.list, g)
-	}
-	return gs, nil
-}
-
-// isRoleGrant reports whether a SHOW GRANTS line grants a role (it has no
-// ON clause).
-func isRoleGrant(line string) bool {
-	return strings.HasPrefix(strings.ToUpper(line), "GRANT ") && findTopLevel(line, " ON ") < 0
-}
-
-// parseGrant parses "GRANT <privileges> ON <db>.<table> TO ...". Lines
-// that grant roles, proxy rights or routine privileges give ok false.
-func parseGrant(line string) (g grant, ok bool) {
-	const prefix = "GRANT "
-	if !strings.HasPrefix(strings.ToUpper(line), prefix) {
-		return grant{}, false
-	}
-	rest := line[len(prefix):]
-	on := findTopLevel(rest, " ON ")
-	if on < 0 {
-		return grant{}, false
-	}
-	privText, object := rest[:on], rest[on+len(" ON "):]
-	if to := findTopLevel(object, " TO "); to >= 0 {
-		object = object[:to]
-	}
-	object = strings.TrimSpace(object)
-	upperObject := strings.ToUpper(object)
-	switch {
-	case strings.HasPrefix(upperObject, "TABLE "):
-		object = strings.TrimSpace(object[len("TABLE "):])
-	case strings.HasPrefix(upperObject, "PROCEDURE "), strings.HasPrefix(upperObject, "FUNCTION "),
-		strings.HasPrefix(upperObject, "PACKAGE "), strings.HasPrefix(strings.ToUpper(privText), "PROXY"):
-		return grant{}, false
-	}
-	db, table, ok := splitObject(object)
-	if !ok {
-		return grant{}, false
-	}
-	g = grant{privs: make(map[string]bool), db: db, table: table}
-	for _, p := range splitTopLevel(privText, ',') {
-		p = strings.TrimSpace(p)
-		if strings.Contains(p, "(") {
-			continue // column-level: not enough for a whole table
-		}
-		g.privs[strings.Join(strings.Fields(strings.ToUpper(p)), " ")] = true
-	}
-	return g, true
-}
-
-// splitObject splits `db`.`table`, db.*, *.* into its parts, unquoted.
-func splitObject(object string) (db, table string, ok bool) {
-	parts := splitTopLevel(object, '.')
-	if len(parts) != 2 {
-		return "", "", false
-	}
-	return unquoteIdent(parts[0]), unquoteIdent(parts[1]), true
-}
-
-// unquoteIdent removes backticks (or quotes), undoubling inner ones.
-func unquoteIdent(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 {
-		for _, q := range []string{"`", "'", `"`} {
-			if strings.HasPrefix(s, q) && strings.HasSuffix(s, q) {
-				return strings.ReplaceAll(s[1:len(s)-1], q+q, q)
-			}
-		}
-	}
-	return s
-}
-
-// findTopLevel returns the index of sep (case-insensitive) in s outside
-// quotes and parentheses, or -1.
-func findTopLevel(s, sep string) int {
-	upper := strings.ToUpper(s)
-	sep = strings.ToUpper(sep)
-	depth := 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '`' || c == '\'' || c == '"':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case depth == 0 && strings.HasPrefix(upper[i:], sep):
-			return i
-		}
-	}
-	return -1
-}
-
-// splitTopLevel splits s at sep outside quotes and parentheses.
-func splitTopLevel(s string, sep byte) []string {
-	var out []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '`' || c == '\'' || c == '"':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == sep && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
-// likeMatch matches s against a database name pattern of a grant: % any
-// run, _ one character, \ escapes.
-func likeMatch(pattern, s string) bool {
-	if pattern == "" {
-		return s == ""
-	}
-	switch c := pattern[0]; {
-	case c == '%':
-		for i := 0; i <= len(s); i++ {
-			if likeMatch(pattern[1:], s[i:]) {
-				return true
-			}
-		}
-		return false
-	case c == '_':
-		return s != "" && likeMatch(pattern[1:], s[1:])
-	case c == '\\' && len(pattern) > 1:
-		return s != "" && s[0] == pattern[1] && likeMatch(pattern[2:], s[1:])
-	default:
-		return s != "" && s[0] == c && likeMatch(pattern[1:], s[1:])
-	}
-}
 
 // checkReplicationPrivileges requires the source user to have REPLICATION
 // SLAVE (to read the binlog) and REPLICATION CLIENT, called BINLOG MONITOR
@@ -241,7 +21,7 @@ func checkReplicationPrivileges(ctx context.Context, r *run) []Result {
 	if s == nil {
 		return nil
 	}
-	gs, err := readGrants(ctx, s.query)
+	gs, err := grants.Read(ctx, s.query)
 	if err != nil {
 		return []Result{warn(name, "check by hand that the user has REPLICATION SLAVE and REPLICATION CLIENT", "cannot read the grants of %s: %v", s.user, err)}
 	}
@@ -251,17 +31,17 @@ func checkReplicationPrivileges(ctx context.Context, r *run) []Result {
 		clientName = "BINLOG MONITOR"
 	}
 	var missing, why []string
-	if !gs.any(grant.global, "REPLICATION SLAVE", "REPLICATION REPLICA") {
+	if !gs.Any(grants.Grant.Global, "REPLICATION SLAVE", "REPLICATION REPLICA") {
 		missing = append(missing, "REPLICATION SLAVE")
 		why = append(why, "REPLICATION SLAVE to read the binlog")
 	}
-	if !gs.any(grant.global, "REPLICATION CLIENT", "BINLOG MONITOR", "SUPER") {
+	if !gs.Any(grants.Grant.Global, "REPLICATION CLIENT", "BINLOG MONITOR", "SUPER") {
 		missing = append(missing, clientName)
 		why = append(why, clientName+" to read binlog positions")
 	}
 	if len(missing) > 0 {
 		return []Result{fail(name,
-			fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(missing, ", "), s.user)+gs.roleNote(),
+			fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(missing, ", "), s.user)+gs.RoleNote(),
 			"%s lacks %s: capture needs %s", s.user, strings.Join(missing, " and "), strings.Join(why, " and "))}
 	}
 	return []Result{pass(name, "%s has REPLICATION SLAVE and %s", s.user, clientName)}
@@ -272,13 +52,13 @@ func checkReplicationPrivileges(ctx context.Context, r *run) []Result {
 func checkSelectPrivilege(_ context.Context, r *run) []Result {
 	const name = "source.select"
 	s := r.source
-	if s == nil || s.grants.list == nil || len(r.tables) == 0 {
+	if s == nil || s.grants.Len() == 0 || len(r.tables) == 0 {
 		return nil
 	}
 	var lacking []string
 	dbs := make(map[string]bool)
 	for _, t := range r.tables {
-		if !s.grants.any(func(g grant) bool { return g.coversTable(t.db, t.name) }, "SELECT") {
+		if !s.grants.Any(func(g grants.Grant) bool { return g.CoversTable(t.db, t.name) }, "SELECT") {
 			lacking = append(lacking, t.String())
 			dbs[t.db] = true
 		}
@@ -288,7 +68,7 @@ func checkSelectPrivilege(_ context.Context, r *run) []Result {
 		for _, db := range sortedKeys(dbs) {
 			stmts = append(stmts, fmt.Sprintf("GRANT SELECT ON %s.* TO %s", quoteIdent(db), s.user))
 		}
-		return []Result{fail(name, strings.Join(stmts, "; ")+s.grants.roleNote(),
+		return []Result{fail(name, strings.Join(stmts, "; ")+s.grants.RoleNote(),
 			"%s lacks SELECT on %s: the snapshot reads them", s.user, listNames(lacking, 10))}
 	}
 	return []Result{pass(name, "%s may SELECT the %s", s.user, tablesSelected(len(r.tables)))}
@@ -333,14 +113,14 @@ func checkTargetPrivileges(ctx context.Context, r *run) []Result {
 // mysqlPrivileges checks the grants of a MySQL target's user on dbs.
 func (t *targetConn) mysqlPrivileges(ctx context.Context, dbs []string) Result {
 	needed := targetPrivileges()
-	gs, err := readGrants(ctx, t.mysqlQuery)
+	gs, err := grants.Read(ctx, t.mysqlQuery)
 	if err != nil {
 		return warn("", "check by hand that the user has "+strings.Join(needed, ", "), "%s: cannot read the grants of %s: %v", t.label(), t.user, err)
 	}
 	missing := make(map[string][]string) // database -> privileges it lacks
 	for _, db := range dbs {
 		for _, p := range needed {
-			if !gs.any(func(g grant) bool { return g.coversDB(db) }, p) {
+			if !gs.Any(func(g grants.Grant) bool { return g.CoversDB(db) }, p) {
 				missing[db] = append(missing[db], p)
 			}
 		}
@@ -353,7 +133,7 @@ func (t *targetConn) mysqlPrivileges(ctx context.Context, dbs []string) Result {
 		problems = append(problems, fmt.Sprintf("%s on %s", strings.Join(missing[db], ", "), db))
 		stmts = append(stmts, fmt.Sprintf("GRANT %s ON %s.* TO %s", strings.Join(needed, ", "), quoteIdent(db), t.user))
 	}
-	return fail("", strings.Join(stmts, "; ")+gs.roleNote(),
+	return fail("", strings.Join(stmts, "; ")+gs.RoleNote(),
 		"%s: %s lacks %s: apply creates, fills and alters the target tables", t.label(), t.user, strings.Join(problems, "; "))
 }
 

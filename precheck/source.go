@@ -12,6 +12,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/grants"
 )
 
 // Flavors of MySQL-compatible server.
@@ -38,7 +39,7 @@ type sourceConn struct {
 	minor   int
 	vars    map[string]string // the variables of showSourceVariables, by lower-case name
 	user    string            // CURRENT_USER(), 'user'@'host'
-	grants  grants            // SHOW GRANTS, once checkReplicationPrivileges read it
+	grants  grants.Set        // SHOW GRANTS, once checkReplicationPrivileges read it
 }
 
 // query runs q on a MySQL connection within timeout (and ctx) and returns
@@ -137,21 +138,12 @@ func checkSourceConnect(ctx context.Context, r *run) []Result {
 	}
 	rows, err = s.query(ctx, "SELECT CURRENT_USER()")
 	if err == nil && len(rows) == 1 {
-		s.user = quoteAccount(rows[0][0])
+		s.user = grants.QuoteAccount(rows[0][0])
 	}
 	s.version = s.vars["version"]
 	s.flavor, s.major, s.minor = parseVersion(s.version, s.vars["version_comment"])
 	r.source = s
 	return []Result{pass(name, "connected to %s at %s as %s", e.Kind, e.Addr(), s.user)}
-}
-
-// quoteAccount turns user@host into 'user'@'host' for GRANT statements.
-func quoteAccount(account string) string {
-	user, host, ok := strings.Cut(account, "@")
-	if !ok {
-		return "'" + account + "'"
-	}
-	return "'" + user + "'@'" + host + "'"
 }
 
 // parseVersion reads the flavor and the major and minor version from

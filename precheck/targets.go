@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/grants"
 )
 
 // targetConn is an open connection to one target; exactly one of my, pg and
@@ -90,7 +91,7 @@ func connectTarget(ctx context.Context, e endpoint.Endpoint, timeout time.Durati
 		flavor, _, _ := parseVersion(v, "")
 		t.version = describeVersion(flavor, v)
 		if rows, err := t.mysqlQuery(ctx, "SELECT CURRENT_USER()"); err == nil && len(rows) == 1 {
-			t.user = quoteAccount(rows[0][0])
+			t.user = grants.QuoteAccount(rows[0][0])
 		}
 	case endpoint.Postgres:
 		if t.pg, err = endpoint.ConnectPostgres(ctx, e, timeout); err != nil {
