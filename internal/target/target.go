@@ -1,17 +1,20 @@
 // Package target is the registry of Syncline's targets: it opens the target
 // an endpoint names, by its URL scheme (endpoint.Kind), and gives apply,
-// verify's repair and bench the target's writer, and verify its reader.
+// verify's repair and bench the target's writer, verify its reader and
+// precheck its checks.
 //
 // Each target lives in a folder of its own (internal/target/mysql,
 // internal/target/postgres, internal/target/clickhouse) and is listed once,
 // in targets below. The target packages import neither this package nor
 // each other; what they share is apply's Sink contract, the
-// schema-evolution planner of internal/target/plan and verify's reader
-// contract of internal/target/verifyread. ARCHITECTURE.md,
+// schema-evolution planner of internal/target/plan, verify's reader
+// contract of internal/target/verifyread and precheck's contract of
+// internal/target/targetcheck. ARCHITECTURE.md,
 // "Adding a target", is the checklist for a new one.
 package target
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,6 +24,7 @@ import (
 	"github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/internal/target/mysql"
 	"github.com/syncline/syncline/internal/target/postgres"
+	"github.com/syncline/syncline/internal/target/targetcheck"
 	"github.com/syncline/syncline/internal/target/verifyread"
 )
 
@@ -34,10 +38,12 @@ type Options struct {
 }
 
 // entry is one target's line in the registry: how to make its writer and
-// verify's reader of it. Neither does I/O.
+// verify's reader of it (neither does I/O), and how precheck connects to
+// it.
 type entry struct {
 	sink   func(ep endpoint.Endpoint, opts Options) (apply.Sink, error)
 	reader func(ep endpoint.Endpoint, opts Options, timeout time.Duration) verifyread.Reader
+	check  func(ctx context.Context, ep endpoint.Endpoint, timeout time.Duration) (targetcheck.Conn, error)
 }
 
 // targets lists every target by the URL scheme of its endpoints: one line
@@ -50,6 +56,9 @@ var targets = map[endpoint.Kind]entry{
 		reader: func(ep endpoint.Endpoint, _ Options, timeout time.Duration) verifyread.Reader {
 			return mysql.NewReader(ep, timeout)
 		},
+		check: func(ctx context.Context, ep endpoint.Endpoint, timeout time.Duration) (targetcheck.Conn, error) {
+			return mysql.Connect(ctx, ep, timeout)
+		},
 	},
 	endpoint.Postgres: {
 		sink: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
@@ -58,6 +67,9 @@ var targets = map[endpoint.Kind]entry{
 		reader: func(ep endpoint.Endpoint, _ Options, timeout time.Duration) verifyread.Reader {
 			return postgres.NewReader(ep, timeout)
 		},
+		check: func(ctx context.Context, ep endpoint.Endpoint, timeout time.Duration) (targetcheck.Conn, error) {
+			return postgres.Connect(ctx, ep, timeout)
+		},
 	},
 	endpoint.ClickHouse: {
 		sink: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
@@ -65,6 +77,9 @@ var targets = map[endpoint.Kind]entry{
 		},
 		reader: func(ep endpoint.Endpoint, o Options, timeout time.Duration) verifyread.Reader {
 			return clickhouse.NewReader(ep, timeout, o.logger())
+		},
+		check: func(ctx context.Context, ep endpoint.Endpoint, timeout time.Duration) (targetcheck.Conn, error) {
+			return clickhouse.Connect(ctx, ep, timeout)
 		},
 	},
 }
@@ -100,6 +115,14 @@ func (t *Target) Sink() (apply.Sink, error) { return t.sink(t.ep, t.opts) }
 // its connection. It does no I/O; the caller closes it.
 func (t *Target) Reader(timeout time.Duration) verifyread.Reader {
 	return t.reader(t.ep, t.opts, timeout)
+}
+
+// Precheck connects to the target for syncline precheck, which reads its
+// user and version through the connection, checks the user's privileges
+// and lists the tables that exist; timeout bounds the connection and each
+// check. The caller closes it.
+func (t *Target) Precheck(ctx context.Context, timeout time.Duration) (targetcheck.Conn, error) {
+	return t.check(ctx, t.ep, timeout)
 }
 
 // logger is the Logger, or slog.Default() when nil.
