@@ -17,6 +17,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/syncline/syncline/apply"
@@ -41,15 +43,17 @@ type Options struct {
 // verify's reader of it (neither does I/O), and how precheck connects to
 // it.
 type entry struct {
+	kind   endpoint.Kind
 	sink   func(ep endpoint.Endpoint, opts Options) (apply.Sink, error)
 	reader func(ep endpoint.Endpoint, opts Options, timeout time.Duration) verifyread.Reader
 	check  func(ctx context.Context, ep endpoint.Endpoint, timeout time.Duration) (targetcheck.Conn, error)
 }
 
-// targets lists every target by the URL scheme of its endpoints: one line
-// per target.
-var targets = map[endpoint.Kind]entry{
-	endpoint.MySQL: {
+// targets lists every target by the URL scheme of its endpoints: one entry
+// per target, in the order messages name them.
+var targets = []entry{
+	{
+		kind: endpoint.MySQL,
 		sink: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
 			return mysql.New(ep, mysql.Options{MaxConns: o.MaxConns, Logger: o.Logger})
 		},
@@ -60,7 +64,8 @@ var targets = map[endpoint.Kind]entry{
 			return mysql.Connect(ctx, ep, timeout)
 		},
 	},
-	endpoint.Postgres: {
+	{
+		kind: endpoint.Postgres,
 		sink: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
 			return postgres.New(ep, postgres.Options{MaxConns: o.MaxConns, Logger: o.Logger})
 		},
@@ -71,7 +76,8 @@ var targets = map[endpoint.Kind]entry{
 			return postgres.Connect(ctx, ep, timeout)
 		},
 	},
-	endpoint.ClickHouse: {
+	{
+		kind: endpoint.ClickHouse,
 		sink: func(ep endpoint.Endpoint, o Options) (apply.Sink, error) {
 			return clickhouse.New(ep, clickhouse.Options{MaxConns: o.MaxConns, Logger: o.Logger})
 		},
@@ -82,6 +88,27 @@ var targets = map[endpoint.Kind]entry{
 			return clickhouse.Connect(ctx, ep, timeout)
 		},
 	},
+}
+
+// Serves reports whether kind is the URL scheme of a target.
+func Serves(kind endpoint.Kind) bool {
+	return slices.ContainsFunc(targets, func(e entry) bool { return e.kind == kind })
+}
+
+// Schemes names the targets' URL schemes for messages:
+// "mysql://, postgres:// or clickhouse://".
+func Schemes() string {
+	var b strings.Builder
+	for i, e := range targets {
+		switch {
+		case i == len(targets)-1 && i > 0:
+			b.WriteString(" or ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		b.WriteString(string(e.kind) + "://")
+	}
+	return b.String()
 }
 
 // Target is one target, opened from its endpoint.
@@ -95,11 +122,11 @@ type Target struct {
 // I/O: connections are made when the target is used. An endpoint of a kind
 // no target serves (a source-only scheme) is refused, naming it.
 func Open(ep endpoint.Endpoint, opts Options) (*Target, error) {
-	s, ok := targets[ep.Kind]
-	if !ok {
+	i := slices.IndexFunc(targets, func(e entry) bool { return e.kind == ep.Kind })
+	if i < 0 {
 		return nil, fmt.Errorf("%s is not a target Syncline can write to (%s)", ep.Kind, ep.Redacted())
 	}
-	return &Target{ep: ep, opts: opts, entry: s}, nil
+	return &Target{ep: ep, opts: opts, entry: targets[i]}, nil
 }
 
 // Endpoint returns the target's endpoint.
