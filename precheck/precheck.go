@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/target"
 )
 
 // Defaults of Config's optional fields.
@@ -111,10 +112,8 @@ func (c Config) Validate() error {
 		return &FieldError{"Source", "names no host"}
 	}
 	for i, t := range c.Targets {
-		switch t.Kind {
-		case endpoint.MySQL, endpoint.Postgres, endpoint.ClickHouse:
-		default:
-			return &FieldError{fmt.Sprintf("Targets[%d]", i), fmt.Sprintf("unknown kind %q; use mysql://, postgres:// or clickhouse://", t.Kind)}
+		if !target.Serves(t.Kind) {
+			return &FieldError{fmt.Sprintf("Targets[%d]", i), fmt.Sprintf("unknown kind %q; use %s", t.Kind, target.Schemes())}
 		}
 		if t.Host == "" {
 			return &FieldError{fmt.Sprintf("Targets[%d]", i), "names no host"}

@@ -5,232 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
-	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/grants"
+	"github.com/syncline/syncline/internal/target/targetcheck"
 )
-
-// grant is one line of SHOW GRANTS that grants privileges on an object.
-type grant struct {
-	privs map[string]bool // upper case, e.g. "SELECT", "REPLICATION SLAVE"; column-level ones are left out
-	db    string          // "*" for every database; else a LIKE pattern for database-level grants, a name for table-level ones
-	table string          // "*" for every table
-}
-
-// has reports whether the grant gives one of privs (ALL included).
-func (g grant) has(privs ...string) bool {
-	if g.privs["ALL"] || g.privs["ALL PRIVILEGES"] {
-		return true
-	}
-	for _, p := range privs {
-		if g.privs[p] {
-			return true
-		}
-	}
-	return false
-}
-
-// global reports whether the grant is on *.*.
-func (g grant) global() bool { return g.db == "*" }
-
-// coversDB reports whether the grant is on every table of db.
-func (g grant) coversDB(db string) bool {
-	return g.db == "*" || g.table == "*" && likeMatch(g.db, db)
-}
-
-// coversTable reports whether the grant is on db.table.
-func (g grant) coversTable(db, table string) bool {
-	return g.coversDB(db) || g.table == table && g.db == db
-}
-
-// grants is the parsed output of SHOW GRANTS.
-type grants struct {
-	list     []grant
-	hasRoles bool // some line grants a role, whose privileges are not counted
-}
-
-// any reports whether some grant on an object accepted by on gives one of
-// privs.
-func (gs grants) any(on func(grant) bool, privs ...string) bool {
-	return slices.ContainsFunc(gs.list, func(g grant) bool { return on(g) && g.has(privs...) })
-}
-
-// roleNote is added to a fix when some privileges may come through roles.
-func (gs grants) roleNote() string {
-	if gs.hasRoles {
-		return " (privileges granted through roles are not counted: if a role grants them, ignore this)"
-	}
-	return ""
-}
-
-// readGrants runs SHOW GRANTS on a MySQL connection and parses it.
-func readGrants(ctx context.Context, q func(context.Context, string) ([][]string, error)) (grants, error) {
-	rows, err := q(ctx, "SHOW GRANTS")
-	if err != nil {
-		return grants{}, err
-	}
-	var gs grants
-	for _, row := range rows {
-		if len(row) == 0 {
-			continue
-		}
-		g, ok := parseGrant(row[0])
-		if !ok {
-			if isRoleGrant(row[0]) {
-				gs.hasRoles = true
-			}
-			continue
-		}
-		gs.list = append(gs.list, g)
-	}
-	return gs, nil
-}
-
-// isRoleGrant reports whether a SHOW GRANTS line grants a role (it has no
-// ON clause).
-func isRoleGrant(line string) bool {
-	return strings.HasPrefix(strings.ToUpper(line), "GRANT ") && findTopLevel(line, " ON ") < 0
-}
-
-// parseGrant parses "GRANT <privileges> ON <db>.<table> TO ...". Lines
-// that grant roles, proxy rights or routine privileges give ok false.
-func parseGrant(line string) (g grant, ok bool) {
-	const prefix = "GRANT "
-	if !strings.HasPrefix(strings.ToUpper(line), prefix) {
-		return grant{}, false
-	}
-	rest := line[len(prefix):]
-	on := findTopLevel(rest, " ON ")
-	if on < 0 {
-		return grant{}, false
-	}
-	privText, object := rest[:on], rest[on+len(" ON "):]
-	if to := findTopLevel(object, " TO "); to >= 0 {
-		object = object[:to]
-	}
-	object = strings.TrimSpace(object)
-	upperObject := strings.ToUpper(object)
-	switch {
-	case strings.HasPrefix(upperObject, "TABLE "):
-		object = strings.TrimSpace(object[len("TABLE "):])
-	case strings.HasPrefix(upperObject, "PROCEDURE "), strings.HasPrefix(upperObject, "FUNCTION "),
-		strings.HasPrefix(upperObject, "PACKAGE "), strings.HasPrefix(strings.ToUpper(privText), "PROXY"):
-		return grant{}, false
-	}
-	db, table, ok := splitObject(object)
-	if !ok {
-		return grant{}, false
-	}
-	g = grant{privs: make(map[string]bool), db: db, table: table}
-	for _, p := range splitTopLevel(privText, ',') {
-		p = strings.TrimSpace(p)
-		if strings.Contains(p, "(") {
-			continue // column-level: not enough for a whole table
-		}
-		g.privs[strings.Join(strings.Fields(strings.ToUpper(p)), " ")] = true
-	}
-	return g, true
-}
-
-// splitObject splits `db`.`table`, db.*, *.* into its parts, unquoted.
-func splitObject(object string) (db, table string, ok bool) {
-	parts := splitTopLevel(object, '.')
-	if len(parts) != 2 {
-		return "", "", false
-	}
-	return unquoteIdent(parts[0]), unquoteIdent(parts[1]), true
-}
-
-// unquoteIdent removes backticks (or quotes), undoubling inner ones.
-func unquoteIdent(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 {
-		for _, q := range []string{"`", "'", `"`} {
-			if strings.HasPrefix(s, q) && strings.HasSuffix(s, q) {
-				return strings.ReplaceAll(s[1:len(s)-1], q+q, q)
-			}
-		}
-	}
-	return s
-}
-
-// findTopLevel returns the index of sep (case-insensitive) in s outside
-// quotes and parentheses, or -1.
-func findTopLevel(s, sep string) int {
-	upper := strings.ToUpper(s)
-	sep = strings.ToUpper(sep)
-	depth := 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '`' || c == '\'' || c == '"':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case depth == 0 && strings.HasPrefix(upper[i:], sep):
-			return i
-		}
-	}
-	return -1
-}
-
-// splitTopLevel splits s at sep outside quotes and parentheses.
-func splitTopLevel(s string, sep byte) []string {
-	var out []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '`' || c == '\'' || c == '"':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == sep && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
-// likeMatch matches s against a database name pattern of a grant: % any
-// run, _ one character, \ escapes.
-func likeMatch(pattern, s string) bool {
-	if pattern == "" {
-		return s == ""
-	}
-	switch c := pattern[0]; {
-	case c == '%':
-		for i := 0; i <= len(s); i++ {
-			if likeMatch(pattern[1:], s[i:]) {
-				return true
-			}
-		}
-		return false
-	case c == '_':
-		return s != "" && likeMatch(pattern[1:], s[1:])
-	case c == '\\' && len(pattern) > 1:
-		return s != "" && s[0] == pattern[1] && likeMatch(pattern[2:], s[1:])
-	default:
-		return s != "" && s[0] == c && likeMatch(pattern[1:], s[1:])
-	}
-}
 
 // checkReplicationPrivileges requires the source user to have REPLICATION
 // SLAVE (to read the binlog) and REPLICATION CLIENT, called BINLOG MONITOR
@@ -241,7 +21,7 @@ func checkReplicationPrivileges(ctx context.Context, r *run) []Result {
 	if s == nil {
 		return nil
 	}
-	gs, err := readGrants(ctx, s.query)
+	gs, err := grants.Read(ctx, s.query)
 	if err != nil {
 		return []Result{warn(name, "check by hand that the user has REPLICATION SLAVE and REPLICATION CLIENT", "cannot read the grants of %s: %v", s.user, err)}
 	}
@@ -251,17 +31,17 @@ func checkReplicationPrivileges(ctx context.Context, r *run) []Result {
 		clientName = "BINLOG MONITOR"
 	}
 	var missing, why []string
-	if !gs.any(grant.global, "REPLICATION SLAVE", "REPLICATION REPLICA") {
+	if !gs.Any(grants.Grant.Global, "REPLICATION SLAVE", "REPLICATION REPLICA") {
 		missing = append(missing, "REPLICATION SLAVE")
 		why = append(why, "REPLICATION SLAVE to read the binlog")
 	}
-	if !gs.any(grant.global, "REPLICATION CLIENT", "BINLOG MONITOR", "SUPER") {
+	if !gs.Any(grants.Grant.Global, "REPLICATION CLIENT", "BINLOG MONITOR", "SUPER") {
 		missing = append(missing, clientName)
 		why = append(why, clientName+" to read binlog positions")
 	}
 	if len(missing) > 0 {
 		return []Result{fail(name,
-			fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(missing, ", "), s.user)+gs.roleNote(),
+			fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(missing, ", "), s.user)+gs.RoleNote(),
 			"%s lacks %s: capture needs %s", s.user, strings.Join(missing, " and "), strings.Join(why, " and "))}
 	}
 	return []Result{pass(name, "%s has REPLICATION SLAVE and %s", s.user, clientName)}
@@ -272,13 +52,13 @@ func checkReplicationPrivileges(ctx context.Context, r *run) []Result {
 func checkSelectPrivilege(_ context.Context, r *run) []Result {
 	const name = "source.select"
 	s := r.source
-	if s == nil || s.grants.list == nil || len(r.tables) == 0 {
+	if s == nil || s.grants.Len() == 0 || len(r.tables) == 0 {
 		return nil
 	}
 	var lacking []string
 	dbs := make(map[string]bool)
 	for _, t := range r.tables {
-		if !s.grants.any(func(g grant) bool { return g.coversTable(t.db, t.name) }, "SELECT") {
+		if !s.grants.Any(func(g grants.Grant) bool { return g.CoversTable(t.db, t.name) }, "SELECT") {
 			lacking = append(lacking, t.String())
 			dbs[t.db] = true
 		}
@@ -288,19 +68,16 @@ func checkSelectPrivilege(_ context.Context, r *run) []Result {
 		for _, db := range sortedKeys(dbs) {
 			stmts = append(stmts, fmt.Sprintf("GRANT SELECT ON %s.* TO %s", quoteIdent(db), s.user))
 		}
-		return []Result{fail(name, strings.Join(stmts, "; ")+s.grants.roleNote(),
+		return []Result{fail(name, strings.Join(stmts, "; ")+s.grants.RoleNote(),
 			"%s lacks SELECT on %s: the snapshot reads them", s.user, listNames(lacking, 10))}
 	}
 	return []Result{pass(name, "%s may SELECT the %s", s.user, tablesSelected(len(r.tables)))}
 }
 
-// targetPrivileges returns what apply needs on a MySQL target database.
-func targetPrivileges() []string { return []string{"CREATE", "INSERT", "UPDATE", "DELETE", "ALTER"} }
-
 // checkTargetPrivileges checks that each target's user can create and
-// change the target tables: by its grants on MySQL, by its role and
-// database privileges on PostgreSQL, and on ClickHouse by creating,
-// changing and dropping a scratch table.
+// change the target tables, as the target's package checks it: by its
+// grants on MySQL, by its role and database privileges on PostgreSQL, and
+// on ClickHouse by creating, changing and dropping a scratch table.
 func checkTargetPrivileges(ctx context.Context, r *run) []Result {
 	const name = "target.privileges"
 	dbs := r.sourceDatabases()
@@ -309,164 +86,25 @@ func checkTargetPrivileges(ctx context.Context, r *run) []Result {
 		if t == nil {
 			continue
 		}
-		var res Result
-		switch t.ep.Kind {
-		case endpoint.MySQL:
-			if len(dbs) == 0 {
-				continue
-			}
-			res = t.mysqlPrivileges(ctx, dbs)
-		case endpoint.Postgres:
-			if len(dbs) == 0 {
-				continue
-			}
-			res = t.postgresPrivileges(ctx, dbs)
-		case endpoint.ClickHouse:
-			res = t.clickhousePrivileges(ctx)
+		res, ok := t.conn.Privileges(ctx, dbs)
+		if !ok {
+			continue
 		}
-		res.Check = name
-		out = append(out, res)
+		out = append(out, targetResult(name, res))
 	}
 	return out
 }
 
-// mysqlPrivileges checks the grants of a MySQL target's user on dbs.
-func (t *targetConn) mysqlPrivileges(ctx context.Context, dbs []string) Result {
-	needed := targetPrivileges()
-	gs, err := readGrants(ctx, t.mysqlQuery)
-	if err != nil {
-		return warn("", "check by hand that the user has "+strings.Join(needed, ", "), "%s: cannot read the grants of %s: %v", t.label(), t.user, err)
+// targetResult is a target's result as the result of check.
+func targetResult(check string, res targetcheck.Result) Result {
+	out := Result{Check: check, Status: Pass, Message: res.Message, Fix: res.Fix}
+	switch res.Status {
+	case targetcheck.Warn:
+		out.Status = Warn
+	case targetcheck.Fail:
+		out.Status = Fail
 	}
-	missing := make(map[string][]string) // database -> privileges it lacks
-	for _, db := range dbs {
-		for _, p := range needed {
-			if !gs.any(func(g grant) bool { return g.coversDB(db) }, p) {
-				missing[db] = append(missing[db], p)
-			}
-		}
-	}
-	if len(missing) == 0 {
-		return pass("", "%s: %s has %s on %s", t.label(), t.user, strings.Join(needed, ", "), listNames(dbs, 10))
-	}
-	var problems, stmts []string
-	for _, db := range sortedKeys(missing) {
-		problems = append(problems, fmt.Sprintf("%s on %s", strings.Join(missing[db], ", "), db))
-		stmts = append(stmts, fmt.Sprintf("GRANT %s ON %s.* TO %s", strings.Join(needed, ", "), quoteIdent(db), t.user))
-	}
-	return fail("", strings.Join(stmts, "; ")+gs.roleNote(),
-		"%s: %s lacks %s: apply creates, fills and alters the target tables", t.label(), t.user, strings.Join(problems, "; "))
-}
-
-// postgresPrivileges checks that a PostgreSQL target's user may create the
-// schemas (one per source database) and tables apply writes.
-func (t *targetConn) postgresPrivileges(ctx context.Context, schemas []string) Result {
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
-	defer cancel()
-	var (
-		user             string
-		superuser, dbCan bool
-	)
-	err := t.pg.QueryRow(ctx, `SELECT current_user, r.rolsuper, has_database_privilege(current_database(), 'CREATE')
-		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&user, &superuser, &dbCan)
-	if err != nil {
-		return warn("", "check by hand that the user may create schemas and tables", "%s: cannot read the user's privileges: %v", t.label(), err)
-	}
-	if superuser {
-		return pass("", "%s: %s is a superuser", t.label(), user)
-	}
-	rows, err := t.pg.Query(ctx, `SELECT n.nspname, has_schema_privilege(n.oid, 'CREATE'), has_schema_privilege(n.oid, 'USAGE')
-		FROM pg_namespace n WHERE n.nspname = ANY($1)`, schemas)
-	if err != nil {
-		return warn("", "check by hand that the user may create schemas and tables", "%s: cannot read schema privileges: %v", t.label(), err)
-	}
-	existing := make(map[string]bool)
-	var lacking []string
-	for rows.Next() {
-		var (
-			schema        string
-			create, usage bool
-		)
-		if err := rows.Scan(&schema, &create, &usage); err != nil {
-			rows.Close()
-			return warn("", "check by hand that the user may create tables", "%s: cannot read schema privileges: %v", t.label(), err)
-		}
-		existing[schema] = true
-		if !create || !usage {
-			lacking = append(lacking, schema)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return warn("", "check by hand that the user may create tables", "%s: cannot read schema privileges: %v", t.label(), err)
-	}
-	var fixes, problems []string
-	for _, s := range lacking {
-		problems = append(problems, fmt.Sprintf("CREATE and USAGE on schema %s", s))
-		fixes = append(fixes, fmt.Sprintf("GRANT CREATE, USAGE ON SCHEMA %s TO %s", pgIdent(s), pgIdent(user)))
-	}
-	var toCreate []string
-	for _, s := range schemas {
-		if !existing[s] {
-			toCreate = append(toCreate, s)
-		}
-	}
-	if len(toCreate) > 0 && !dbCan {
-		problems = append(problems, fmt.Sprintf("CREATE on the database (to create schemas %s)", listNames(toCreate, 10)))
-		fixes = append(fixes, fmt.Sprintf("GRANT CREATE ON DATABASE %s TO %s", pgIdent(t.ep.Database), pgIdent(user)))
-	}
-	if len(problems) > 0 {
-		return fail("", strings.Join(fixes, "; "), "%s: %s lacks %s: apply creates and fills the target tables", t.label(), user, strings.Join(problems, "; "))
-	}
-	return pass("", "%s: %s may create schemas and tables for %s", t.label(), user, listNames(schemas, 10))
-}
-
-// clickhousePrivileges proves a ClickHouse target's rights by creating a
-// scratch database and table, inserting a row, adding a column and dropping
-// them again. ClickHouse before 20.4 (such as 18.16) has no SQL grants to
-// read, so this is the only honest test on every version.
-func (t *targetConn) clickhousePrivileges(ctx context.Context) Result {
-	ctx, cancel := context.WithTimeout(ctx, 3*t.timeout)
-	defer cancel()
-	db := "syncline_precheck_" + randomSuffix()
-	fix := fmt.Sprintf("let %s create, alter and drop databases and tables, and insert into them", t.user)
-	steps := []string{
-		"CREATE DATABASE " + db,
-		"CREATE TABLE " + db + ".t (id UInt64, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY id",
-		"", // insert, below
-		"ALTER TABLE " + db + ".t ADD COLUMN c String",
-		"DROP TABLE " + db + ".t",
-		"DROP DATABASE " + db,
-	}
-	for i, stmt := range steps {
-		var err error
-		if stmt == "" {
-			err = t.clickhouseInsert(ctx, db+".t")
-			stmt = "INSERT INTO " + db + ".t"
-		} else {
-			err = t.ch.Exec(ctx, stmt)
-		}
-		if err != nil {
-			if i > 0 {
-				_ = t.ch.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+db)
-			}
-			return fail("", fix, "%s: %s failed for %s: %s", t.label(), stmt, t.user, oneLine(err.Error()))
-		}
-	}
-	return pass("", "%s: %s created, filled, altered and dropped a scratch table in %s", t.label(), t.user, db)
-}
-
-// clickhouseInsert inserts one row through a batch (inline INSERT ...
-// VALUES through Exec hangs on old servers).
-func (t *targetConn) clickhouseInsert(ctx context.Context, table string) error {
-	batch, err := t.ch.PrepareBatch(ctx, "INSERT INTO "+table+" (id, version)")
-	if err != nil {
-		return err
-	}
-	if err := batch.Append(uint64(1), uint64(1)); err != nil {
-		_ = batch.Abort()
-		return err
-	}
-	return batch.Send()
+	return out
 }
 
 // randomSuffix returns 8 random hex characters for scratch names.
@@ -478,9 +116,6 @@ func randomSuffix() string {
 
 // quoteIdent quotes a MySQL identifier with backticks.
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-
-// pgIdent quotes a PostgreSQL identifier.
-func pgIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string {

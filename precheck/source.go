@@ -12,6 +12,8 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/grants"
+	mysqltarget "github.com/syncline/syncline/internal/target/mysql"
 )
 
 // Flavors of MySQL-compatible server.
@@ -38,50 +40,14 @@ type sourceConn struct {
 	minor   int
 	vars    map[string]string // the variables of showSourceVariables, by lower-case name
 	user    string            // CURRENT_USER(), 'user'@'host'
-	grants  grants            // SHOW GRANTS, once checkReplicationPrivileges read it
+	grants  grants.Set        // SHOW GRANTS, once checkReplicationPrivileges read it
 }
 
 // query runs q on a MySQL connection within timeout (and ctx) and returns
-// its rows as strings, NULL as "". A query that runs out of time closes the
-// connection.
+// its rows as strings, NULL as "" (mysql.QueryText: the source is MySQL or
+// MariaDB, read as the MySQL target is).
 func query(ctx context.Context, conn *client.Conn, timeout time.Duration, q string) ([][]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	if err := conn.SetDeadline(deadline); err != nil {
-		return nil, err
-	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	res, err := conn.Execute(q)
-	if stop() {
-		_ = conn.SetDeadline(time.Time{})
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			// The protocol stopped mid-exchange: the connection is of no
-			// further use, and later queries fail at once.
-			_ = conn.Close()
-			return nil, fmt.Errorf("no answer within %s", timeout)
-		}
-		return nil, err
-	}
-	defer res.Close()
-	if res.Resultset == nil {
-		return nil, nil
-	}
-	rows := make([][]string, res.RowNumber())
-	for i := range rows {
-		row := make([]string, res.ColumnNumber())
-		for j := range row {
-			s, err := res.GetString(i, j)
-			if err != nil {
-				return nil, err
-			}
-			row[j] = strings.Clone(s) // the result's buffers go back to a pool
-		}
-		rows[i] = row
-	}
-	return rows, nil
+	return mysqltarget.QueryText(ctx, conn, timeout, q)
 }
 
 // query runs q on the source.
@@ -137,21 +103,12 @@ func checkSourceConnect(ctx context.Context, r *run) []Result {
 	}
 	rows, err = s.query(ctx, "SELECT CURRENT_USER()")
 	if err == nil && len(rows) == 1 {
-		s.user = quoteAccount(rows[0][0])
+		s.user = grants.QuoteAccount(rows[0][0])
 	}
 	s.version = s.vars["version"]
 	s.flavor, s.major, s.minor = parseVersion(s.version, s.vars["version_comment"])
 	r.source = s
 	return []Result{pass(name, "connected to %s at %s as %s", e.Kind, e.Addr(), s.user)}
-}
-
-// quoteAccount turns user@host into 'user'@'host' for GRANT statements.
-func quoteAccount(account string) string {
-	user, host, ok := strings.Cut(account, "@")
-	if !ok {
-		return "'" + account + "'"
-	}
-	return "'" + user + "'@'" + host + "'"
 }
 
 // parseVersion reads the flavor and the major and minor version from

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/target"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -128,10 +129,8 @@ func (c *Config) Validate() error {
 	if c.Source.Kind != endpoint.MySQL {
 		errs = append(errs, fmt.Errorf("source: %q is not a mysql:// URL", c.Source.Redacted()))
 	}
-	switch c.Target.Kind {
-	case endpoint.MySQL, endpoint.Postgres, endpoint.ClickHouse:
-	default:
-		errs = append(errs, fmt.Errorf("target: %q is not a mysql://, postgres:// or clickhouse:// URL", c.Target.Redacted()))
+	if !target.Serves(c.Target.Kind) {
+		errs = append(errs, fmt.Errorf("target: %q is not a %s URL", c.Target.Redacted(), target.Schemes()))
 	}
 	if c.Tables == nil {
 		errs = append(errs, errors.New("tables: select the tables to verify, e.g. shop.*"))

@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"slices"
 
-	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -45,9 +44,9 @@ type row struct {
 	cols []uint64
 }
 
-// newPlan builds the plan of source table t under mapping m for a target
-// of kind kind.
-func newPlan(t schema.Table, m Mapping, kind endpoint.Kind, seed maphash.Seed) (*plan, error) {
+// newPlan builds the plan of source table t under mapping m, for a target
+// that stores JSON in a normal form of its own when normalizesJSON.
+func newPlan(t schema.Table, m Mapping, normalizesJSON bool, seed maphash.Seed) (*plan, error) {
 	if len(t.Key) == 0 {
 		return nil, fmt.Errorf("%s.%s: %w", t.Database, t.Name, schema.ErrNoKey)
 	}
@@ -89,7 +88,7 @@ func newPlan(t schema.Table, m Mapping, kind endpoint.Kind, seed maphash.Seed) (
 		}
 		p.cols = append(p.cols, planColumn{
 			src: c, idx: i, target: target,
-			json: kind == endpoint.Postgres && c.Type.Kind == schema.JSON,
+			json: normalizesJSON && c.Type.Kind == schema.JSON,
 		})
 	}
 	p.orderSafe = true

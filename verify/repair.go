@@ -10,6 +10,7 @@ import (
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/target"
+	"github.com/syncline/syncline/internal/target/verifyread"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -82,13 +83,13 @@ func (v *Verifier) repair(ctx context.Context, tr *tableRun) error {
 			case ok:
 				row := make(map[string]any, len(p.cols))
 				for _, c := range p.cols {
-					row[c.target] = toChange(vals[c.idx], c.src.Type)
+					row[c.target] = verifyread.ToChange(vals[c.idx], c.src.Type)
 				}
 				changes = append(changes, apply.Change{Op: apply.Upsert, Row: row, Version: snap.version})
 			case !p.m.KeepExtra:
 				row := make(map[string]any, len(k))
 				for i, c := range p.keyCol {
-					row[p.cols[c].target] = toChange(k[i], p.cols[c].src.Type)
+					row[p.cols[c].target] = verifyread.ToChange(k[i], p.cols[c].src.Type)
 				}
 				changes = append(changes, apply.Change{Op: apply.Delete, Row: row, Version: snap.version})
 			}

@@ -140,7 +140,7 @@ func (v *Verifier) scanRange(ctx context.Context, tr *tableRun, lo []any) ([]any
 		tr.rep.Chunks++
 		if ss == ts {
 			tr.checksummed++
-			tr.rep.Rows += ss.rows
+			tr.rep.Rows += ss.Rows
 			return hi, nil
 		}
 		err = v.src.rows(ctx, p, lo, hi, 0, func(vals []any) error {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/source/mysqlvalue"
+	mysqlsql "github.com/syncline/syncline/internal/target/mysql"
+	"github.com/syncline/syncline/internal/target/verifyread"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -51,12 +53,12 @@ func (s *source) connect(ctx context.Context) error {
 		"SET SESSION time_zone = '+00:00'",
 		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 	} {
-		if _, err := mysqlExec(ctx, conn, q); err != nil {
+		if _, err := mysqlsql.Exec(ctx, conn, q); err != nil {
 			_ = conn.Close()
 			return fmt.Errorf("source %s: %s: %w", s.ep.Redacted(), q, err)
 		}
 	}
-	res, err := mysqlExec(ctx, conn, "SELECT VERSION()")
+	res, err := mysqlsql.Exec(ctx, conn, "SELECT VERSION()")
 	if err != nil {
 		_ = conn.Close()
 		return fmt.Errorf("source %s: read version: %w", s.ep.Redacted(), err)
@@ -70,7 +72,7 @@ func (s *source) connect(ctx context.Context) error {
 // fail closes the connection after an error that may have left it
 // unusable, and returns err.
 func (s *source) fail(err error) error {
-	if err != nil && !isServerError(err) && s.conn != nil {
+	if err != nil && !mysqlsql.IsServerError(err) && s.conn != nil {
 		_ = s.conn.Close()
 		s.conn = nil
 	}
@@ -89,7 +91,7 @@ func (s *source) tables(ctx context.Context, f Selection) ([][2]string, error) {
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
-	res, err := mysqlExec(ctx, s.conn, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
+	res, err := mysqlsql.Exec(ctx, s.conn, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("source: list tables: %w", err))
 	}
@@ -134,11 +136,11 @@ func (s *source) begin(ctx context.Context) (snapshot, error) {
 			return snapshot{}, fmt.Errorf("source: read the binlog position: %w", posErr)
 		}
 	}
-	if _, err := mysqlExec(ctx, s.conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
+	if _, err := mysqlsql.Exec(ctx, s.conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
 		return snapshot{}, s.fail(fmt.Errorf("source: start consistent snapshot: %w", err))
 	}
 	if s.mariadb {
-		res, err := mysqlExec(ctx, s.conn, "SHOW STATUS LIKE 'binlog_snapshot_%'")
+		res, err := mysqlsql.Exec(ctx, s.conn, "SHOW STATUS LIKE 'binlog_snapshot_%'")
 		if err != nil {
 			s.end(ctx)
 			return snapshot{}, s.fail(fmt.Errorf("source: read snapshot position: %w", err))
@@ -174,10 +176,10 @@ func (s *source) begin(ctx context.Context) (snapshot, error) {
 func (s *source) masterStatus(ctx context.Context) (string, uint64, error) {
 	var lastErr error
 	for _, q := range []string{"SHOW BINARY LOG STATUS", "SHOW MASTER STATUS"} {
-		res, err := mysqlExec(ctx, s.conn, q)
+		res, err := mysqlsql.Exec(ctx, s.conn, q)
 		if err != nil {
 			lastErr = err
-			if !isServerError(err) {
+			if !mysqlsql.IsServerError(err) {
 				return "", 0, s.fail(err)
 			}
 			continue
@@ -197,7 +199,7 @@ func (s *source) end(ctx context.Context) {
 	if s.conn == nil {
 		return
 	}
-	if _, err := mysqlExec(ctx, s.conn, "ROLLBACK"); err != nil {
+	if _, err := mysqlsql.Exec(ctx, s.conn, "ROLLBACK"); err != nil {
 		_ = s.fail(err)
 	}
 }
@@ -221,8 +223,8 @@ func (p *plan) sourceFrom() string {
 // limit). It runs in the open snapshot.
 func (s *source) rows(ctx context.Context, p *plan, lo, hi []any, limit int, fn func(vals []any) error) error {
 	keyCols := p.keyColumns()
-	exprs := mysqlKeyExprs(p.src.Key, keyCols)
-	cond, args, err := mysqlRange(exprs, keyCols, lo, hi)
+	exprs := mysqlsql.KeyExprs(p.src.Key, keyCols)
+	cond, args, err := mysqlsql.RangeCond(exprs, keyCols, lo, hi)
 	if err != nil {
 		return fmt.Errorf("source %s: %w", p.name(), err)
 	}
@@ -243,7 +245,7 @@ func (s *source) rowsByKeys(ctx context.Context, p *plan, keys [][]any, fn func(
 	if len(keys) == 0 {
 		return nil
 	}
-	cond, args, err := mysqlIn(p.src.Key, p.keyColumns(), keys)
+	cond, args, err := mysqlsql.InCond(p.src.Key, p.keyColumns(), keys)
 	if err != nil {
 		return fmt.Errorf("source %s: %w", p.name(), err)
 	}
@@ -255,7 +257,7 @@ func (s *source) stream(ctx context.Context, p *plan, q string, args []any, fn f
 		return err
 	}
 	n := 0
-	err := mysqlSelect(ctx, s.conn, q, args, func(row []mysql.FieldValue) error {
+	err := mysqlsql.Select(ctx, s.conn, q, args, func(row []mysql.FieldValue) error {
 		vals, err := mysqlvalue.TextValues(p.src, row)
 		if err != nil {
 			return err
@@ -273,8 +275,8 @@ func (s *source) stream(ctx context.Context, p *plan, q string, args []any, fn f
 // fewer rows follow lo. It runs in the open snapshot.
 func (s *source) bound(ctx context.Context, p *plan, lo []any, n int) ([]any, error) {
 	keyCols := p.keyColumns()
-	exprs := mysqlKeyExprs(p.src.Key, keyCols)
-	cond, args, err := mysqlRange(exprs, keyCols, lo, nil)
+	exprs := mysqlsql.KeyExprs(p.src.Key, keyCols)
+	cond, args, err := mysqlsql.RangeCond(exprs, keyCols, lo, nil)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", p.name(), err)
 	}
@@ -288,7 +290,7 @@ func (s *source) bound(ctx context.Context, p *plan, lo []any, n int) ([]any, er
 		return nil, err
 	}
 	var hi []any
-	err = mysqlSelect(ctx, s.conn, q, args, func(row []mysql.FieldValue) error {
+	err = mysqlsql.Select(ctx, s.conn, q, args, func(row []mysql.FieldValue) error {
 		var err error
 		hi, err = mysqlvalue.TextValues(keyTable, row)
 		return err
@@ -301,11 +303,11 @@ func (s *source) bound(ctx context.Context, p *plan, lo []any, n int) ([]any, er
 
 // checksum computes the checksum of the rows lo < key <= hi of the
 // compared columns on the server, in the open snapshot.
-func (s *source) checksum(ctx context.Context, p *plan, lo, hi []any) (mysqlSum, error) {
+func (s *source) checksum(ctx context.Context, p *plan, lo, hi []any) (verifyread.Sum, error) {
 	keyCols := p.keyColumns()
-	cond, args, err := mysqlRange(mysqlKeyExprs(p.src.Key, keyCols), keyCols, lo, hi)
+	cond, args, err := mysqlsql.RangeCond(mysqlsql.KeyExprs(p.src.Key, keyCols), keyCols, lo, hi)
 	if err != nil {
-		return mysqlSum{}, fmt.Errorf("source %s: %w", p.name(), err)
+		return verifyread.Sum{}, fmt.Errorf("source %s: %w", p.name(), err)
 	}
 	names := make([]string, len(p.cols))
 	types := make([]schema.Type, len(p.cols))
@@ -313,11 +315,11 @@ func (s *source) checksum(ctx context.Context, p *plan, lo, hi []any) (mysqlSum,
 		names[i], types[i] = c.src.Name, c.src.Type
 	}
 	if err := s.inSnapshot(); err != nil {
-		return mysqlSum{}, err
+		return verifyread.Sum{}, err
 	}
-	sum, err := mysqlChecksum(ctx, s.conn, mysqlChecksumSQL(p.src.Database, p.src.Name, names, types, cond), args)
+	sum, err := mysqlsql.Checksum(ctx, s.conn, mysqlsql.ChecksumSQL(p.src.Database, p.src.Name, names, types, cond), args)
 	if err != nil {
 		return sum, s.fail(fmt.Errorf("source: checksum of %s: %w", p.name(), err))
 	}
-	return sum, s.limit.wait(ctx, int(sum.rows))
+	return sum, s.limit.wait(ctx, int(sum.Rows))
 }

@@ -130,18 +130,6 @@ func writeJSON(b *strings.Builder, v any) {
 	}
 }
 
-// toChange converts a value of the comparison domain into apply.Change's Go
-// type for a column of type t: they differ only for DATETIME, which a
-// Change carries as a time.Time in UTC whose wall clock is the value.
-func toChange(v any, t schema.Type) any {
-	if t.Kind == schema.DateTime {
-		if micros, ok := v.(int64); ok {
-			return time.UnixMicro(micros).UTC()
-		}
-	}
-	return v
-}
-
 // orderSafe reports whether rows keyed by columns of type t sort in the
 // same order in MySQL, PostgreSQL, ClickHouse and Go: numbers, dates and
 // times, and binary strings. Character strings do not (collations), nor do

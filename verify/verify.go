@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/apply"
+	"github.com/syncline/syncline/internal/target/verifyread"
 )
 
 // Verifier compares a source with a target. Use it for one Run.
@@ -37,7 +38,7 @@ type Verifier struct {
 	log *slog.Logger
 
 	src  *source
-	tgt  targetDB
+	tgt  verifyread.Reader
 	sink apply.Sink // with Repair
 }
 
@@ -47,7 +48,7 @@ func New(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	log := cfg.Logger.With("component", "verify")
-	tgt, err := newTargetDB(cfg.Target, cfg.ConnectTimeout, log)
+	tgt, err := newTargetDB(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -142,13 +143,13 @@ func (v *Verifier) prepare(ctx context.Context, tr *tableRun, seed maphash.Seed)
 	if err != nil {
 		return err
 	}
-	p, err := newPlan(t, m, v.cfg.Target.Kind, seed)
+	p, err := newPlan(t, m, v.tgt.NormalizesJSON(), seed)
 	if err != nil {
 		return err
 	}
 	tr.p = p
 	tr.rep.TargetDatabase, tr.rep.TargetTable = p.tdb, p.tname
-	tt, err := v.tgt.open(ctx, p)
+	tt, err := openTarget(ctx, v.tgt, p)
 	if errors.Is(err, errMissingTable) {
 		return fmt.Errorf("%w: %s (is apply running for this table, and is the mapping right?)", errMissingTable, p.targetName())
 	}
@@ -186,7 +187,7 @@ func (v *Verifier) report(tr *tableRun) {
 
 func (v *Verifier) close() {
 	v.src.close()
-	v.tgt.close()
+	v.tgt.Close()
 	if v.sink != nil {
 		_ = v.sink.Close()
 	}

@@ -2,7 +2,9 @@ package target_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/internal/target/mysql"
 	"github.com/syncline/syncline/internal/target/postgres"
+	"github.com/syncline/syncline/internal/target/verifyread"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/testenv"
 )
@@ -21,7 +24,8 @@ func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 // TestOpen opens each target from its URL and writes a row through the
 // sink the registry gives: the scheme picks the target's own sink, which
-// reaches the real server.
+// reaches the real server; verify's reader the registry gives reads the
+// row back, and precheck's connection finds the table.
 func TestOpen(t *testing.T) {
 	my := testenv.Target(t)
 	pg := testenv.Postgres(t)
@@ -91,7 +95,51 @@ func TestOpen(t *testing.T) {
 			if n := tc.count(t, tc.db); n != 1 {
 				t.Errorf("%s: %d rows after writing one", ep.Kind, n)
 			}
+
+			// verify's reader of the target reads the row back.
+			rd := tg.Reader(10 * time.Second)
+			defer rd.Close()
+			tr, err := rd.Open(ctx, &verifyread.Table{Source: tc.db + ".t", Database: tc.db, Name: "t",
+				Columns: []verifyread.Column{{Source: tab.Columns[0], Target: "id"}}, Key: []int{0}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var read []string
+			if err := tr.Rows(ctx, nil, nil, func(vals []any) error { read = append(read, fmt.Sprint(vals...)); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(read, []string{"1"}) {
+				t.Errorf("%s: the reader read %q, want the row id 1", ep.Kind, read)
+			}
+
+			// precheck's connection names the server and finds the table.
+			pc, err := tg.Precheck(ctx, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close()
+			if want := map[endpoint.Kind]string{endpoint.MySQL: "MariaDB", endpoint.Postgres: "PostgreSQL ", endpoint.ClickHouse: "ClickHouse "}[ep.Kind]; !strings.Contains(pc.Version(), want) {
+				t.Errorf("%s: precheck's version %q does not name %q", ep.Kind, pc.Version(), want)
+			}
+			existing, err := pc.ExistingTables(ctx, []string{tc.db})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !existing[tc.db+".t"] {
+				t.Errorf("%s: precheck does not find the table %s.t it wrote: %v", ep.Kind, tc.db, existing)
+			}
 		})
+	}
+}
+
+// TestSchemes names every target's scheme in messages, in the registry's
+// order, and only those.
+func TestSchemes(t *testing.T) {
+	if got, want := target.Schemes(), "mysql://, postgres:// or clickhouse://"; got != want {
+		t.Errorf("Schemes() = %q, want %q", got, want)
+	}
+	if target.Serves("oracle") || !target.Serves(endpoint.ClickHouse) {
+		t.Error("Serves: wrong kinds")
 	}
 }
 

@@ -1,4 +1,4 @@
-package verify
+package postgres
 
 import (
 	"context"
@@ -13,23 +13,32 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/syncline/syncline/endpoint"
-	applypg "github.com/syncline/syncline/internal/target/postgres"
+	"github.com/syncline/syncline/internal/target/verifyread"
 	"github.com/syncline/syncline/schema"
 )
 
-// pgTarget reads a PostgreSQL target: each source database is a schema of
+// Reader is syncline verify's reader of a PostgreSQL target
+// (verifyread.Reader): each source database is a schema of
 // the database named in the URL. Values are read in their PostgreSQL types
 // and mapped back by the source column's type (docs/targets.md,
 // PostgreSQL): smallint/integer/bigint and numeric(20,0) to the source's
 // integers, bit(n) to BIT bytes, interval to TIME microseconds, -infinity
-// to the zero dates, jsonb as text in canonicalJSON's form.
-type pgTarget struct {
+// to the zero dates, jsonb as its text (NormalizesJSON).
+type Reader struct {
 	ep      endpoint.Endpoint
 	timeout time.Duration
 	conn    *pgx.Conn
 }
 
-func (g *pgTarget) connect(ctx context.Context) error {
+// NewReader returns the reader of the target ep; timeout bounds its
+// connection. It does no I/O.
+func NewReader(ep endpoint.Endpoint, timeout time.Duration) *Reader {
+	return &Reader{ep: ep, timeout: timeout}
+}
+
+var _ verifyread.Reader = (*Reader)(nil)
+
+func (g *Reader) connect(ctx context.Context) error {
 	if g.conn != nil && !g.conn.IsClosed() {
 		return nil
 	}
@@ -45,7 +54,12 @@ func (g *pgTarget) connect(ctx context.Context) error {
 	return nil
 }
 
-func (g *pgTarget) close() {
+// NormalizesJSON is true: jsonb keeps neither the key order, the
+// whitespace nor duplicate keys of the source's text.
+func (g *Reader) NormalizesJSON() bool { return true }
+
+// Close closes the reader's connection.
+func (g *Reader) Close() {
 	if g.conn != nil {
 		_ = g.conn.Close(context.Background())
 		g.conn = nil
@@ -58,46 +72,47 @@ JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped`
 
-func (g *pgTarget) open(ctx context.Context, p *plan) (targetTable, error) {
+// Open checks that vt's table and compared columns exist in the target.
+func (g *Reader) Open(ctx context.Context, vt *verifyread.Table) (verifyread.TableReader, error) {
 	if err := g.connect(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := g.conn.Query(ctx, pgColumnsQuery, p.tdb, p.tname)
+	rows, err := g.conn.Query(ctx, pgColumnsQuery, vt.Database, vt.Name)
 	if err != nil {
-		return nil, fmt.Errorf("target: read the columns of %s: %w", p.targetName(), err)
+		return nil, fmt.Errorf("target: read the columns of %s: %w", vt.TargetName(), err)
 	}
 	types := map[string]string{}
 	for rows.Next() {
 		var name, typ string
 		if err := rows.Scan(&name, &typ); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("target: read the columns of %s: %w", p.targetName(), err)
+			return nil, fmt.Errorf("target: read the columns of %s: %w", vt.TargetName(), err)
 		}
 		types[name] = typ
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("target: read the columns of %s: %w", p.targetName(), err)
+		return nil, fmt.Errorf("target: read the columns of %s: %w", vt.TargetName(), err)
 	}
 	if len(types) == 0 {
-		return nil, fmt.Errorf("%s: %w", p.targetName(), errMissingTable)
+		return nil, fmt.Errorf("%s: %w", vt.TargetName(), verifyread.ErrMissingTable)
 	}
-	pt := &pgTable{db: g, p: p, from: " FROM " + pgx.Identifier{p.tdb, p.tname}.Sanitize()}
+	pt := &readerTable{db: g, vt: vt, from: " FROM " + pgx.Identifier{vt.Database, vt.Name}.Sanitize()}
 	var sel []string
-	for _, c := range p.cols {
-		typ, ok := types[c.target]
+	for _, c := range vt.Columns {
+		typ, ok := types[c.Target]
 		if !ok {
-			return nil, fmt.Errorf("column %s of %s is not in the target (the mapping of %s gives it)", c.target, p.targetName(), p.name())
+			return nil, fmt.Errorf("column %s of %s is not in the target (the mapping of %s gives it)", c.Target, vt.TargetName(), vt.Source)
 		}
-		k := applypg.KindOf(typ)
-		if !pgCompatible(k, c.src.Type) {
-			return nil, badColumn(p, c, typ)
+		k := KindOf(typ)
+		if !pgCompatible(k, c.Source.Type) {
+			return nil, vt.BadColumn(c, typ)
 		}
-		q := pgx.Identifier{c.target}.Sanitize()
+		q := pgx.Identifier{c.Target}.Sanitize()
 		switch k {
-		case applypg.KindJSON, applypg.KindUUID:
+		case KindJSON, KindUUID:
 			q += "::text"
-		case applypg.KindInet:
+		case KindInet:
 			q = "host(" + q + ")"
 		}
 		sel = append(sel, q)
@@ -105,67 +120,67 @@ func (g *pgTarget) open(ctx context.Context, p *plan) (targetTable, error) {
 		pt.kinds = append(pt.kinds, k)
 	}
 	pt.list = strings.Join(sel, ", ")
-	for _, c := range p.keyCol {
-		pt.keyNames = append(pt.keyNames, pgx.Identifier{p.cols[c].target}.Sanitize())
+	for _, c := range vt.Key {
+		pt.keyNames = append(pt.keyNames, pgx.Identifier{vt.Columns[c].Target}.Sanitize())
 	}
 	return pt, nil
 }
 
 // pgCompatible reports whether a PostgreSQL type family holds a source type
 // in a form verify maps back (apply's mapping, docs/targets.md).
-func pgCompatible(k applypg.Kind, t schema.Type) bool {
+func pgCompatible(k Kind, t schema.Type) bool {
 	switch sk := t.Kind; {
 	case sk.IsInteger(), sk == schema.Year:
-		return k == applypg.KindInt || k == applypg.KindNumeric
+		return k == KindInt || k == KindNumeric
 	case sk == schema.Decimal:
-		return k == applypg.KindNumeric
+		return k == KindNumeric
 	case sk == schema.Float, sk == schema.Double:
-		return k == applypg.KindReal || k == applypg.KindDouble
+		return k == KindReal || k == KindDouble
 	case sk == schema.Bit:
-		return k == applypg.KindBit
+		return k == KindBit
 	case sk == schema.JSON:
-		return k == applypg.KindJSON || k == applypg.KindText
+		return k == KindJSON || k == KindText
 	case sk == schema.UUID:
-		return k == applypg.KindUUID || k == applypg.KindText
+		return k == KindUUID || k == KindText
 	case sk == schema.Inet4, sk == schema.Inet6:
-		return k == applypg.KindInet || k == applypg.KindText
+		return k == KindInet || k == KindText
 	case sk.IsString():
-		return k == applypg.KindText
+		return k == KindText
 	case sk.IsBinary(), sk.IsGeometry():
-		return k == applypg.KindBytea
+		return k == KindBytea
 	case sk == schema.Date:
-		return k == applypg.KindDate
+		return k == KindDate
 	case sk == schema.DateTime:
-		return k == applypg.KindTimestamp
+		return k == KindTimestamp
 	case sk == schema.Timestamp:
-		return k == applypg.KindTimestamptz
+		return k == KindTimestamptz
 	case sk == schema.Time:
-		return k == applypg.KindInterval
+		return k == KindInterval
 	}
 	return false
 }
 
-// pgTable reads one PostgreSQL target table.
-type pgTable struct {
-	db       *pgTarget
-	p        *plan
+// readerTable reads one PostgreSQL target table.
+type readerTable struct {
+	db       *Reader
+	vt       *verifyread.Table
 	from     string
 	list     string   // select list of the compared columns
 	types    []string // their format_type
-	kinds    []applypg.Kind
+	kinds    []Kind
 	keyNames []string // quoted key columns
 }
 
 // params converts key values into parameters numbered from $next.
-func (pt *pgTable) params(keys []any, next int) ([]string, []any, error) {
+func (pt *readerTable) params(keys []any, next int) ([]string, []any, error) {
 	marks := make([]string, len(keys))
 	args := make([]any, len(keys))
 	for i, v := range keys {
-		c := pt.p.keyCol[i]
-		src := pt.p.cols[c].src
-		a, err := applypg.Param(toChange(v, src.Type), pt.types[c])
+		c := pt.vt.Key[i]
+		src := pt.vt.Columns[c].Source
+		a, err := arg(verifyread.ToChange(v, src.Type), pt.types[c])
 		if err != nil {
-			return nil, nil, fmt.Errorf("target %s: key column %s: %w", pt.p.targetName(), src.Name, err)
+			return nil, nil, fmt.Errorf("target %s: key column %s: %w", pt.vt.TargetName(), src.Name, err)
 		}
 		marks[i] = "$" + strconv.Itoa(next+i)
 		args[i] = a
@@ -174,7 +189,7 @@ func (pt *pgTable) params(keys []any, next int) ([]string, []any, error) {
 }
 
 // rangeCond returns lo < key <= hi and its parameters.
-func (pt *pgTable) rangeCond(lo, hi []any) (string, []any, error) {
+func (pt *readerTable) rangeCond(lo, hi []any) (string, []any, error) {
 	var conds []string
 	var args []any
 	for _, b := range []struct {
@@ -188,7 +203,7 @@ func (pt *pgTable) rangeCond(lo, hi []any) (string, []any, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		conds = append(conds, tuple(pt.keyNames)+b.op+tuple(marks))
+		conds = append(conds, verifyread.Tuple(pt.keyNames)+b.op+verifyread.Tuple(marks))
 		args = append(args, ps...)
 	}
 	if len(conds) == 0 {
@@ -197,7 +212,7 @@ func (pt *pgTable) rangeCond(lo, hi []any) (string, []any, error) {
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
-func (pt *pgTable) rows(ctx context.Context, lo, hi []any, fn func(row) error) error {
+func (pt *readerTable) Rows(ctx context.Context, lo, hi []any, fn func([]any) error) error {
 	cond, args, err := pt.rangeCond(lo, hi)
 	if err != nil {
 		return err
@@ -205,7 +220,7 @@ func (pt *pgTable) rows(ctx context.Context, lo, hi []any, fn func(row) error) e
 	return pt.stream(ctx, "SELECT "+pt.list+pt.from+cond+" ORDER BY "+strings.Join(pt.keyNames, ", "), args, fn)
 }
 
-func (pt *pgTable) rowsByKeys(ctx context.Context, keys [][]any, fn func(row) error) error {
+func (pt *readerTable) RowsByKeys(ctx context.Context, keys [][]any, fn func([]any) error) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -216,19 +231,19 @@ func (pt *pgTable) rowsByKeys(ctx context.Context, keys [][]any, fn func(row) er
 		if err != nil {
 			return err
 		}
-		list[i] = tuple(marks)
+		list[i] = verifyread.Tuple(marks)
 		args = append(args, ps...)
 	}
-	return pt.stream(ctx, "SELECT "+pt.list+pt.from+" WHERE "+tuple(pt.keyNames)+" IN ("+strings.Join(list, ", ")+")", args, fn)
+	return pt.stream(ctx, "SELECT "+pt.list+pt.from+" WHERE "+verifyread.Tuple(pt.keyNames)+" IN ("+strings.Join(list, ", ")+")", args, fn)
 }
 
-func (pt *pgTable) stream(ctx context.Context, q string, args []any, fn func(row) error) error {
+func (pt *readerTable) stream(ctx context.Context, q string, args []any, fn func([]any) error) error {
 	if err := pt.db.connect(ctx); err != nil {
 		return err
 	}
 	rows, err := pt.db.conn.Query(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("target: read %s: %w", pt.p.targetName(), err)
+		return fmt.Errorf("target: read %s: %w", pt.vt.TargetName(), err)
 	}
 	defer rows.Close()
 	dest := make([]any, len(pt.kinds))
@@ -238,31 +253,27 @@ func (pt *pgTable) stream(ctx context.Context, q string, args []any, fn func(row
 			dest[i] = pgDest(k)
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("target: read %s: %w", pt.p.targetName(), err)
+			return fmt.Errorf("target: read %s: %w", pt.vt.TargetName(), err)
 		}
 		for i, d := range dest {
-			c := pt.p.cols[i]
-			v, err := fromPG(d, c.src.Type)
+			c := pt.vt.Columns[i]
+			v, err := fromPG(d, c.Source.Type)
 			if err != nil {
-				return fmt.Errorf("target: read %s column %s: %w", pt.p.targetName(), c.target, err)
+				return fmt.Errorf("target: read %s column %s: %w", pt.vt.TargetName(), c.Target, err)
 			}
 			vals[i] = v
 		}
-		r, err := pt.p.targetRow(vals)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
+		if err := fn(vals); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("target: read %s: %w", pt.p.targetName(), err)
+		return fmt.Errorf("target: read %s: %w", pt.vt.TargetName(), err)
 	}
 	return nil
 }
 
-func (pt *pgTable) keys(ctx context.Context, after []any, n int) ([][]any, []any, error) {
+func (pt *readerTable) Keys(ctx context.Context, after []any, n int) ([][]any, []any, error) {
 	if err := pt.db.connect(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -271,69 +282,69 @@ func (pt *pgTable) keys(ctx context.Context, after []any, n int) ([][]any, []any
 		return nil, nil, err
 	}
 	list := make([]string, len(pt.keyNames))
-	for i, c := range pt.p.keyCol {
+	for i, c := range pt.vt.Key {
 		list[i] = pt.keyNames[i]
-		if pt.kinds[c] == applypg.KindJSON {
+		if pt.kinds[c] == KindJSON {
 			list[i] += "::text"
 		}
 	}
 	q := "SELECT " + strings.Join(list, ", ") + pt.from + cond + " ORDER BY " + strings.Join(pt.keyNames, ", ") + " LIMIT " + strconv.Itoa(n)
 	rows, err := pt.db.conn.Query(ctx, q, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("target: read keys of %s: %w", pt.p.targetName(), err)
+		return nil, nil, fmt.Errorf("target: read keys of %s: %w", pt.vt.TargetName(), err)
 	}
 	defer rows.Close()
 	var out [][]any
 	for rows.Next() {
-		dest := make([]any, len(pt.p.keyCol))
-		for i, c := range pt.p.keyCol {
+		dest := make([]any, len(pt.vt.Key))
+		for i, c := range pt.vt.Key {
 			dest[i] = pgDest(pt.kinds[c])
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, nil, fmt.Errorf("target: read keys of %s: %w", pt.p.targetName(), err)
+			return nil, nil, fmt.Errorf("target: read keys of %s: %w", pt.vt.TargetName(), err)
 		}
 		key := make([]any, len(dest))
-		for i, c := range pt.p.keyCol {
-			if key[i], err = fromPG(dest[i], pt.p.cols[c].src.Type); err != nil {
-				return nil, nil, fmt.Errorf("target: read keys of %s: %w", pt.p.targetName(), err)
+		for i, c := range pt.vt.Key {
+			if key[i], err = fromPG(dest[i], pt.vt.Columns[c].Source.Type); err != nil {
+				return nil, nil, fmt.Errorf("target: read keys of %s: %w", pt.vt.TargetName(), err)
 			}
 		}
 		out = append(out, key)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("target: read keys of %s: %w", pt.p.targetName(), err)
+		return nil, nil, fmt.Errorf("target: read keys of %s: %w", pt.vt.TargetName(), err)
 	}
-	return out, nextAfter(out, n), nil
+	return out, verifyread.NextAfter(out, n), nil
 }
 
-func (*pgTable) canChecksum() bool { return false }
+func (*readerTable) CanChecksum() bool { return false }
 
-func (*pgTable) checksum(context.Context, []any, []any) (mysqlSum, error) {
-	return mysqlSum{}, errors.New("no checksums on this target")
+func (*readerTable) Checksum(context.Context, []any, []any) (verifyread.Sum, error) {
+	return verifyread.Sum{}, errors.New("no checksums on this target")
 }
 
 // pgDest returns the scan destination of a column family.
-func pgDest(k applypg.Kind) any {
+func pgDest(k Kind) any {
 	switch k {
-	case applypg.KindInt:
+	case KindInt:
 		return new(pgtype.Int8)
-	case applypg.KindNumeric:
+	case KindNumeric:
 		return new(pgtype.Numeric)
-	case applypg.KindReal:
+	case KindReal:
 		return new(pgtype.Float4)
-	case applypg.KindDouble:
+	case KindDouble:
 		return new(pgtype.Float8)
-	case applypg.KindBit:
+	case KindBit:
 		return new(pgtype.Bits)
-	case applypg.KindBytea:
+	case KindBytea:
 		return new([]byte)
-	case applypg.KindDate:
+	case KindDate:
 		return new(pgtype.Date)
-	case applypg.KindTimestamp:
+	case KindTimestamp:
 		return new(pgtype.Timestamp)
-	case applypg.KindTimestamptz:
+	case KindTimestamptz:
 		return new(pgtype.Timestamptz)
-	case applypg.KindInterval:
+	case KindInterval:
 		return new(pgtype.Interval)
 	}
 	return new(pgtype.Text)
@@ -347,7 +358,7 @@ func fromPG(d any, t schema.Type) (any, error) {
 		if !x.Valid {
 			return nil, nil
 		}
-		return integerValue(new(big.Int).SetInt64(x.Int64), t)
+		return verifyread.IntegerValue(new(big.Int).SetInt64(x.Int64), t)
 	case *pgtype.Numeric:
 		if !x.Valid {
 			return nil, nil
@@ -357,9 +368,9 @@ func fromPG(d any, t schema.Type) (any, error) {
 		}
 		r := new(big.Rat).SetInt(x.Int)
 		if x.Exp > 0 {
-			r.Mul(r, new(big.Rat).SetInt(pow10(int(x.Exp))))
+			r.Mul(r, new(big.Rat).SetInt(verifyread.Pow10(int(x.Exp))))
 		} else if x.Exp < 0 {
-			r.Quo(r, new(big.Rat).SetInt(pow10(int(-x.Exp))))
+			r.Quo(r, new(big.Rat).SetInt(verifyread.Pow10(int(-x.Exp))))
 		}
 		if t.Kind == schema.Decimal {
 			return r, nil
@@ -367,24 +378,24 @@ func fromPG(d any, t schema.Type) (any, error) {
 		if !r.IsInt() {
 			return nil, fmt.Errorf("%s is not an integer, for a %s", r.RatString(), t)
 		}
-		return integerValue(r.Num(), t)
+		return verifyread.IntegerValue(r.Num(), t)
 	case *pgtype.Float4:
 		if !x.Valid {
 			return nil, nil
 		}
-		return floatValue(float64(x.Float32), t), nil
+		return verifyread.FloatValue(float64(x.Float32), t), nil
 	case *pgtype.Float8:
 		if !x.Valid {
 			return nil, nil
 		}
-		return floatValue(x.Float64, t), nil
+		return verifyread.FloatValue(x.Float64, t), nil
 	case *pgtype.Bits:
 		if !x.Valid {
 			return nil, nil
 		}
 		v := new(big.Int).SetBytes(x.Bytes)
 		v.Rsh(v, uint(8*len(x.Bytes)-int(x.Len)))
-		return bitBytes(v, t)
+		return verifyread.BitBytes(v, t)
 	case *[]byte:
 		if *x == nil {
 			return nil, nil
@@ -394,7 +405,7 @@ func fromPG(d any, t schema.Type) (any, error) {
 		if !x.Valid {
 			return nil, nil
 		}
-		return addressValue(x.String, t)
+		return verifyread.AddressValue(x.String, t)
 	case *pgtype.Date:
 		if !x.Valid {
 			return nil, nil

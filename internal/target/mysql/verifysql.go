@@ -1,4 +1,4 @@
-package verify
+package mysql
 
 import (
 	"context"
@@ -10,19 +10,22 @@ import (
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
 
-	applymysql "github.com/syncline/syncline/internal/target/mysql"
+	"github.com/syncline/syncline/internal/target/verifyread"
 	"github.com/syncline/syncline/schema"
 )
 
-// The SQL that reads the source and MySQL/MariaDB targets. Identifiers are
-// quoted with schema.QuoteIdent; values are always parameters of prepared
-// statements (the binary protocol, whose string parameters take the
-// column's collation, so key look-ups use the index).
+// The SQL that syncline verify reads MySQL/MariaDB with: this target's
+// reader (verify.go), and verify's reader of the source, which is MySQL or
+// MariaDB too and is compared chunk by chunk with the same key ranges and
+// checksums. Identifiers are quoted with schema.QuoteIdent; values are
+// always parameters of prepared statements (the binary protocol, whose
+// string parameters take the column's collation, so key look-ups use the
+// index), converted as Write binds them.
 
-// mysqlKeyExprs returns the expressions that order and compare the key
+// KeyExprs returns the expressions that order and compare the key
 // columns: the quoted column, except ENUM and SET, which MySQL sorts by
 // index but compares with a string by label; they are compared as text.
-func mysqlKeyExprs(names []string, cols []schema.Column) []string {
+func KeyExprs(names []string, cols []schema.Column) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
 		out[i] = schema.QuoteIdent(n)
@@ -33,24 +36,16 @@ func mysqlKeyExprs(names []string, cols []schema.Column) []string {
 	return out
 }
 
-// tuple writes exprs as a row constructor, or the single expression.
-func tuple(exprs []string) string {
-	if len(exprs) == 1 {
-		return exprs[0]
-	}
-	return "(" + strings.Join(exprs, ", ") + ")"
+// placeholderRow returns n "?" as a row constructor (or one "?").
+func placeholderRow(n int) string {
+	return verifyread.Tuple(strings.Split(strings.Repeat("?", n), ""))
 }
 
-// placeholders returns n "?" as a row constructor (or one "?").
-func placeholders(n int) string {
-	return tuple(strings.Split(strings.Repeat("?", n), ""))
-}
-
-// mysqlParams converts key values (comparison domain) into parameters.
-func mysqlParams(keys []any, cols []schema.Column) ([]any, error) {
+// keyParams converts key values (comparison domain) into parameters.
+func keyParams(keys []any, cols []schema.Column) ([]any, error) {
 	out := make([]any, len(keys))
 	for i, v := range keys {
-		p, err := applymysql.Param(toChange(v, cols[i].Type), cols[i].Type)
+		p, err := arg(verifyread.ToChange(v, cols[i].Type), cols[i].Type)
 		if err != nil {
 			return nil, fmt.Errorf("key column %s: %w", cols[i].Name, err)
 		}
@@ -59,9 +54,9 @@ func mysqlParams(keys []any, cols []schema.Column) ([]any, error) {
 	return out, nil
 }
 
-// mysqlRange returns the condition lo < key <= hi (a nil bound is open) and
+// RangeCond returns the condition lo < key <= hi (a nil bound is open) and
 // its parameters, or "" when both are open.
-func mysqlRange(exprs []string, cols []schema.Column, lo, hi []any) (string, []any, error) {
+func RangeCond(exprs []string, cols []schema.Column, lo, hi []any) (string, []any, error) {
 	var conds []string
 	var args []any
 	for _, b := range []struct {
@@ -71,19 +66,19 @@ func mysqlRange(exprs []string, cols []schema.Column, lo, hi []any) (string, []a
 		if b.vals == nil {
 			continue
 		}
-		ps, err := mysqlParams(b.vals, cols)
+		ps, err := keyParams(b.vals, cols)
 		if err != nil {
 			return "", nil, err
 		}
-		conds = append(conds, tuple(exprs)+b.op+placeholders(len(exprs)))
+		conds = append(conds, verifyread.Tuple(exprs)+b.op+placeholderRow(len(exprs)))
 		args = append(args, ps...)
 	}
 	return strings.Join(conds, " AND "), args, nil
 }
 
-// mysqlIn returns the condition key IN (the given keys) and its
+// InCond returns the condition key IN (the given keys) and its
 // parameters.
-func mysqlIn(names []string, cols []schema.Column, keys [][]any) (string, []any, error) {
+func InCond(names []string, cols []schema.Column, keys [][]any) (string, []any, error) {
 	quoted := make([]string, len(names))
 	for i, n := range names {
 		quoted[i] = schema.QuoteIdent(n)
@@ -91,19 +86,19 @@ func mysqlIn(names []string, cols []schema.Column, keys [][]any) (string, []any,
 	list := make([]string, len(keys))
 	args := make([]any, 0, len(keys)*len(names))
 	for i, k := range keys {
-		ps, err := mysqlParams(k, cols)
+		ps, err := keyParams(k, cols)
 		if err != nil {
 			return "", nil, err
 		}
 		args = append(args, ps...)
-		list[i] = placeholders(len(names))
+		list[i] = placeholderRow(len(names))
 	}
-	return tuple(quoted) + " IN (" + strings.Join(list, ", ") + ")", args, nil
+	return verifyread.Tuple(quoted) + " IN (" + strings.Join(list, ", ") + ")", args, nil
 }
 
-// mysqlSelect streams the rows of a prepared query to fn. If ctx ends, the
+// Select streams the rows of a prepared query to fn. If ctx ends, the
 // connection's reads are interrupted (it is unusable afterwards).
-func mysqlSelect(ctx context.Context, conn *client.Conn, query string, args []any, fn func(row []mysql.FieldValue) error) error {
+func Select(ctx context.Context, conn *client.Conn, query string, args []any, fn func(row []mysql.FieldValue) error) error {
 	return withDeadline(ctx, conn, func() error {
 		st, err := conn.Prepare(query)
 		if err != nil {
@@ -115,8 +110,8 @@ func mysqlSelect(ctx context.Context, conn *client.Conn, query string, args []an
 	})
 }
 
-// mysqlExec runs a statement without parameters over the text protocol.
-func mysqlExec(ctx context.Context, conn *client.Conn, query string) (*mysql.Result, error) {
+// Exec runs a statement without parameters over the text protocol.
+func Exec(ctx context.Context, conn *client.Conn, query string) (*mysql.Result, error) {
 	var res *mysql.Result
 	err := withDeadline(ctx, conn, func() error {
 		var err error
@@ -139,17 +134,17 @@ func withDeadline(ctx context.Context, conn *client.Conn, f func() error) error 
 	return err
 }
 
-// isServerError reports whether err was answered by the server, which
+// IsServerError reports whether err was answered by the server, which
 // leaves the connection usable.
-func isServerError(err error) bool {
+func IsServerError(err error) bool {
 	var me *mysql.MyError
 	return errors.As(err, &me)
 }
 
-// mysqlChecksumColumn is the text of one column in a chunk checksum: the
+// checksumColumn is the text of one column in a chunk checksum: the
 // same on two servers for the same value, whatever the column's character
 // set (text as the hex of its UTF-8 bytes) and without the separator.
-func mysqlChecksumColumn(name string, t schema.Type) string {
+func checksumColumn(name string, t schema.Type) string {
 	q := schema.QuoteIdent(name)
 	switch k := t.Kind; {
 	case k.IsString():
@@ -164,13 +159,13 @@ func mysqlChecksumColumn(name string, t schema.Type) string {
 	return q
 }
 
-// mysqlChecksumSQL returns the query of a chunk checksum: the row count
+// ChecksumSQL returns the query of a chunk checksum: the row count
 // and the XOR of each row's MD5 (two 64-bit halves), over the rows of cond.
-func mysqlChecksumSQL(db, table string, names []string, types []schema.Type, cond string) string {
+func ChecksumSQL(db, table string, names []string, types []schema.Type, cond string) string {
 	exprs := make([]string, len(names))
 	nulls := make([]string, len(names))
 	for i, n := range names {
-		exprs[i] = mysqlChecksumColumn(n, types[i])
+		exprs[i] = checksumColumn(n, types[i])
 		nulls[i] = "ISNULL(" + schema.QuoteIdent(n) + ")"
 	}
 	h := "MD5(CONCAT_WS('#', " + strings.Join(exprs, ", ") + ", CONCAT(" + strings.Join(nulls, ", ") + ")))"
@@ -183,16 +178,10 @@ func mysqlChecksumSQL(db, table string, names []string, types []schema.Type, con
 	return q + ") AS _syncline_chunk"
 }
 
-// mysqlSum is a chunk checksum computed by the server.
-type mysqlSum struct {
-	rows   int64
-	h1, h2 uint64
-}
-
-// mysqlChecksum runs a checksum query.
-func mysqlChecksum(ctx context.Context, conn *client.Conn, query string, args []any) (mysqlSum, error) {
-	var s mysqlSum
-	err := mysqlSelect(ctx, conn, query, args, func(row []mysql.FieldValue) error {
+// Checksum runs a checksum query.
+func Checksum(ctx context.Context, conn *client.Conn, query string, args []any) (verifyread.Sum, error) {
+	var s verifyread.Sum
+	err := Select(ctx, conn, query, args, func(row []mysql.FieldValue) error {
 		vals := make([]uint64, 3)
 		for i := range vals {
 			switch row[i].Type {
@@ -206,7 +195,7 @@ func mysqlChecksum(ctx context.Context, conn *client.Conn, query string, args []
 				}
 			}
 		}
-		s = mysqlSum{rows: int64(vals[0]), h1: vals[1], h2: vals[2]}
+		s = verifyread.Sum{Rows: int64(vals[0]), H1: vals[1], H2: vals[2]}
 		return nil
 	})
 	return s, err

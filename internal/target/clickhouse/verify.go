@@ -1,4 +1,4 @@
-package verify
+package clickhouse
 
 import (
 	"context"
@@ -20,11 +20,12 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/syncline/syncline/endpoint"
-	applych "github.com/syncline/syncline/internal/target/clickhouse"
+	"github.com/syncline/syncline/internal/target/verifyread"
 	"github.com/syncline/syncline/schema"
 )
 
-// chTarget reads a ClickHouse target. Apply's tables are
+// Reader is syncline verify's reader of a ClickHouse target
+// (verifyread.Reader). Apply's tables are
 // ReplacingMergeTree(_syncline_version) with the flag
 // _syncline_is_deleted, so rows are read with FINAL (the newest version of
 // each key) and the deleted ones left out; the flag is read and filtered
@@ -34,7 +35,7 @@ import (
 // Int32 days, DATETIME and TIMESTAMP(p) as Int64 microseconds, DECIMAL
 // beyond 38 digits as String) and the native forms (Date32, DateTime64,
 // Decimal) of newer ones (docs/targets.md, ClickHouse).
-type chTarget struct {
+type Reader struct {
 	ep      endpoint.Endpoint
 	timeout time.Duration
 	log     *slog.Logger
@@ -50,7 +51,15 @@ const (
 	chBoundsTable = "_syncline_bounds"
 )
 
-func (c *chTarget) connect(ctx context.Context) error {
+// NewReader returns the reader of the target ep; timeout bounds its
+// connection, log receives its warnings. It does no I/O.
+func NewReader(ep endpoint.Endpoint, timeout time.Duration, log *slog.Logger) *Reader {
+	return &Reader{ep: ep, timeout: timeout, log: log}
+}
+
+var _ verifyread.Reader = (*Reader)(nil)
+
+func (c *Reader) connect(ctx context.Context) error {
 	if c.conn != nil {
 		return nil
 	}
@@ -62,14 +71,19 @@ func (c *chTarget) connect(ctx context.Context) error {
 	return nil
 }
 
-func (c *chTarget) close() {
+// NormalizesJSON is false: ClickHouse keeps JSON as the source's text.
+func (c *Reader) NormalizesJSON() bool { return false }
+
+// Close closes the reader's connection.
+func (c *Reader) Close() {
 	if c.conn != nil {
 		_ = c.conn.Close()
 		c.conn = nil
 	}
 }
 
-func (c *chTarget) open(ctx context.Context, p *plan) (targetTable, error) {
+// Open checks that vt's table and compared columns exist in the target.
+func (c *Reader) Open(ctx context.Context, vt *verifyread.Table) (verifyread.TableReader, error) {
 	if err := c.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -77,53 +91,53 @@ func (c *chTarget) open(ctx context.Context, p *plan) (targetTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := names.Append(p.tdb, p.tname); err != nil {
+	if err := names.Append(vt.Database, vt.Name); err != nil {
 		return nil, err
 	}
 	rows, err := c.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(names)),
 		"SELECT name, type FROM system.columns WHERE (database, table) IN (SELECT db, tbl FROM "+chNamesTable+")")
 	if err != nil {
-		return nil, fmt.Errorf("target: read the columns of %s: %w", p.targetName(), err)
+		return nil, fmt.Errorf("target: read the columns of %s: %w", vt.TargetName(), err)
 	}
 	types := map[string]string{}
 	for rows.Next() {
 		var name, typ string
 		if err := rows.Scan(&name, &typ); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("target: read the columns of %s: %w", p.targetName(), err)
+			return nil, fmt.Errorf("target: read the columns of %s: %w", vt.TargetName(), err)
 		}
 		types[name] = typ
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("target: read the columns of %s: %w", p.targetName(), err)
+		return nil, fmt.Errorf("target: read the columns of %s: %w", vt.TargetName(), err)
 	}
 	if len(types) == 0 {
-		return nil, fmt.Errorf("%s: %w", p.targetName(), errMissingTable)
+		return nil, fmt.Errorf("%s: %w", vt.TargetName(), verifyread.ErrMissingTable)
 	}
-	ct := &chTable{db: c, p: p, from: " FROM " + chQuote(p.tdb) + "." + chQuote(p.tname)}
-	if _, ok := types[applych.DeletedColumn]; ok {
+	ct := &readerTable{db: c, vt: vt, from: " FROM " + chQuote(vt.Database) + "." + chQuote(vt.Name)}
+	if _, ok := types[DeletedColumn]; ok {
 		ct.from += " FINAL"
 		ct.deleted = true
 	}
 	var sel []string
-	for _, col := range p.cols {
-		typ, ok := types[col.target]
+	for _, col := range vt.Columns {
+		typ, ok := types[col.Target]
 		if !ok {
-			return nil, fmt.Errorf("column %s of %s is not in the target (the mapping of %s gives it)", col.target, p.targetName(), p.name())
+			return nil, fmt.Errorf("column %s of %s is not in the target (the mapping of %s gives it)", col.Target, vt.TargetName(), vt.Source)
 		}
-		t := parseCHType(typ)
-		if !chCompatible(t.family, col.src.Type) {
-			return nil, badColumn(p, col, typ)
+		t := parseReadType(typ)
+		if !chCompatible(t.family, col.Source.Type) {
+			return nil, vt.BadColumn(col, typ)
 		}
 		ct.types = append(ct.types, t)
-		sel = append(sel, chQuote(col.target))
+		sel = append(sel, chQuote(col.Target))
 	}
-	for _, kc := range p.keyCol {
-		ct.keyNames = append(ct.keyNames, chQuote(p.cols[kc].target))
+	for _, kc := range vt.Key {
+		ct.keyNames = append(ct.keyNames, chQuote(vt.Columns[kc].Target))
 	}
 	if ct.deleted {
-		sel = append(sel, chQuote(applych.DeletedColumn))
+		sel = append(sel, chQuote(DeletedColumn))
 	}
 	ct.list = strings.Join(sel, ", ")
 	return ct, nil
@@ -144,15 +158,15 @@ func chQuote(name string) string {
 	return b.String()
 }
 
-// chType is a ClickHouse column type, parsed.
-type chType struct {
+// readType is a ClickHouse column type, parsed.
+type readType struct {
 	full   string // as the server prints it
 	base   string // without Nullable and LowCardinality
 	family string // Int32, Decimal, DateTime64, ...
 }
 
-func parseCHType(full string) chType {
-	t := chType{full: full}
+func parseReadType(full string) readType {
+	t := readType{full: full}
 	s := strings.TrimSpace(full)
 	for _, wrap := range []string{"Nullable(", "LowCardinality(", "Nullable("} {
 		if strings.HasPrefix(s, wrap) && strings.HasSuffix(s, ")") {
@@ -196,23 +210,23 @@ func chCompatible(family string, t schema.Type) bool {
 	return false
 }
 
-// chTable reads one ClickHouse target table.
-type chTable struct {
-	db       *chTarget
-	p        *plan
+// readerTable reads one ClickHouse target table.
+type readerTable struct {
+	db       *Reader
+	vt       *verifyread.Table
 	from     string
 	list     string
-	types    []chType // of the compared columns
-	keyNames []string // quoted
-	deleted  bool     // the table has the deleted flag (and is read FINAL)
+	types    []readType // of the compared columns
+	keyNames []string   // quoted
+	deleted  bool       // the table has the deleted flag (and is read FINAL)
 }
 
 // keyTable builds an external table named name whose columns prefix0..
 // have the key columns' types, holding the given keys.
-func (ct *chTable) keyTable(name, prefix string, keys ...[]any) (*ext.Table, []string, error) {
-	cols := make([]func(*ext.Table) error, len(ct.p.keyCol))
-	names := make([]string, len(ct.p.keyCol))
-	for i, c := range ct.p.keyCol {
+func (ct *readerTable) keyTable(name, prefix string, keys ...[]any) (*ext.Table, []string, error) {
+	cols := make([]func(*ext.Table) error, len(ct.vt.Key))
+	names := make([]string, len(ct.vt.Key))
+	for i, c := range ct.vt.Key {
 		names[i] = prefix + strconv.Itoa(i)
 		cols[i] = ext.Column(names[i], column.Type(ct.types[c].base))
 	}
@@ -223,13 +237,13 @@ func (ct *chTable) keyTable(name, prefix string, keys ...[]any) (*ext.Table, []s
 	for _, k := range keys {
 		vals := make([]any, len(k))
 		for i, v := range k {
-			c := ct.p.cols[ct.p.keyCol[i]]
-			if vals[i], err = applych.Param(toChange(v, c.src.Type), c.src.Type, ct.types[ct.p.keyCol[i]].base); err != nil {
-				return nil, nil, fmt.Errorf("target %s: key column %s: %w", ct.p.targetName(), c.src.Name, err)
+			c := ct.vt.Columns[ct.vt.Key[i]]
+			if vals[i], err = convert(verifyread.ToChange(v, c.Source.Type), c.Source.Type, parseType(ct.types[ct.vt.Key[i]].base)); err != nil {
+				return nil, nil, fmt.Errorf("target %s: key column %s: %w", ct.vt.TargetName(), c.Source.Name, err)
 			}
 		}
 		if err := t.Append(vals...); err != nil {
-			return nil, nil, fmt.Errorf("target %s: send key: %w", ct.p.targetName(), err)
+			return nil, nil, fmt.Errorf("target %s: send key: %w", ct.vt.TargetName(), err)
 		}
 	}
 	return t, names, nil
@@ -237,7 +251,7 @@ func (ct *chTable) keyTable(name, prefix string, keys ...[]any) (*ext.Table, []s
 
 // rangeCond returns the condition lo < key <= hi and the context carrying
 // its bounds.
-func (ct *chTable) rangeCond(ctx context.Context, lo, hi []any) (context.Context, string, error) {
+func (ct *readerTable) rangeCond(ctx context.Context, lo, hi []any) (context.Context, string, error) {
 	var conds []string
 	var tables []*ext.Table
 	for _, b := range []struct {
@@ -253,7 +267,7 @@ func (ct *chTable) rangeCond(ctx context.Context, lo, hi []any) (context.Context
 			return nil, "", err
 		}
 		tables = append(tables, t)
-		conds = append(conds, tuple(ct.keyNames)+b.op+"(SELECT "+strings.Join(names, ", ")+" FROM "+b.name+")")
+		conds = append(conds, verifyread.Tuple(ct.keyNames)+b.op+"(SELECT "+strings.Join(names, ", ")+" FROM "+b.name+")")
 	}
 	if len(conds) == 0 {
 		return ctx, "", nil
@@ -261,7 +275,7 @@ func (ct *chTable) rangeCond(ctx context.Context, lo, hi []any) (context.Context
 	return clickhouse.Context(ctx, clickhouse.WithExternalTable(tables...)), " WHERE " + strings.Join(conds, " AND "), nil
 }
 
-func (ct *chTable) rows(ctx context.Context, lo, hi []any, fn func(row) error) error {
+func (ct *readerTable) Rows(ctx context.Context, lo, hi []any, fn func([]any) error) error {
 	qctx, cond, err := ct.rangeCond(ctx, lo, hi)
 	if err != nil {
 		return err
@@ -269,7 +283,7 @@ func (ct *chTable) rows(ctx context.Context, lo, hi []any, fn func(row) error) e
 	return ct.stream(qctx, "SELECT "+ct.list+ct.from+cond+" ORDER BY "+strings.Join(ct.keyNames, ", "), fn)
 }
 
-func (ct *chTable) rowsByKeys(ctx context.Context, keys [][]any, fn func(row) error) error {
+func (ct *readerTable) RowsByKeys(ctx context.Context, keys [][]any, fn func([]any) error) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -277,19 +291,19 @@ func (ct *chTable) rowsByKeys(ctx context.Context, keys [][]any, fn func(row) er
 	if err != nil {
 		return err
 	}
-	q := "SELECT " + ct.list + ct.from + " WHERE " + tuple(ct.keyNames) + " IN (SELECT " + strings.Join(names, ", ") + " FROM " + chKeysTable + ")"
+	q := "SELECT " + ct.list + ct.from + " WHERE " + verifyread.Tuple(ct.keyNames) + " IN (SELECT " + strings.Join(names, ", ") + " FROM " + chKeysTable + ")"
 	return ct.stream(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), q, fn)
 }
 
 // scan reads the rows of a query, each as its values in the driver's scan
 // types without the deleted flag, and hands them to fn with the flag.
-func (ct *chTable) scan(ctx context.Context, q string, fn func(vals []any, deleted bool) error) error {
+func (ct *readerTable) scan(ctx context.Context, q string, fn func(vals []any, deleted bool) error) error {
 	if err := ct.db.connect(ctx); err != nil {
 		return err
 	}
 	rows, err := ct.db.conn.Query(ctx, q)
 	if err != nil {
-		return fmt.Errorf("target: read %s: %w", ct.p.targetName(), err)
+		return fmt.Errorf("target: read %s: %w", ct.vt.TargetName(), err)
 	}
 	defer rows.Close()
 	colTypes := rows.ColumnTypes()
@@ -299,7 +313,7 @@ func (ct *chTable) scan(ctx context.Context, q string, fn func(vals []any, delet
 			ptrs[i] = reflect.New(c.ScanType()).Interface()
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("target: read %s: %w", ct.p.targetName(), err)
+			return fmt.Errorf("target: read %s: %w", ct.vt.TargetName(), err)
 		}
 		vals := make([]any, len(ptrs))
 		for i, p := range ptrs {
@@ -316,7 +330,7 @@ func (ct *chTable) scan(ctx context.Context, q string, fn func(vals []any, delet
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("target: read %s: %w", ct.p.targetName(), err)
+		return fmt.Errorf("target: read %s: %w", ct.vt.TargetName(), err)
 	}
 	return nil
 }
@@ -333,34 +347,30 @@ func deref(v reflect.Value) any {
 	return v.Interface()
 }
 
-func (ct *chTable) stream(ctx context.Context, q string, fn func(row) error) error {
+func (ct *readerTable) stream(ctx context.Context, q string, fn func([]any) error) error {
 	return ct.scan(ctx, q, func(vals []any, deleted bool) error {
 		if deleted {
 			return nil
 		}
-		for i, c := range ct.p.cols {
-			v, err := fromCH(vals[i], c.src.Type, ct.types[i])
+		for i, c := range ct.vt.Columns {
+			v, err := fromCH(vals[i], c.Source.Type, ct.types[i])
 			if err != nil {
-				return fmt.Errorf("target: read %s column %s: %w", ct.p.targetName(), c.target, err)
+				return fmt.Errorf("target: read %s column %s: %w", ct.vt.TargetName(), c.Target, err)
 			}
 			vals[i] = v
 		}
-		r, err := ct.p.targetRow(vals)
-		if err != nil {
-			return err
-		}
-		return fn(r)
+		return fn(vals)
 	})
 }
 
-func (ct *chTable) keys(ctx context.Context, after []any, n int) ([][]any, []any, error) {
+func (ct *readerTable) Keys(ctx context.Context, after []any, n int) ([][]any, []any, error) {
 	qctx, cond, err := ct.rangeCond(ctx, after, nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	sel := append([]string{}, ct.keyNames...)
 	if ct.deleted {
-		sel = append(sel, chQuote(applych.DeletedColumn))
+		sel = append(sel, chQuote(DeletedColumn))
 	}
 	q := "SELECT " + strings.Join(sel, ", ") + ct.from + cond + " ORDER BY " + strings.Join(ct.keyNames, ", ") + " LIMIT " + strconv.Itoa(n)
 	var out [][]any
@@ -368,10 +378,10 @@ func (ct *chTable) keys(ctx context.Context, after []any, n int) ([][]any, []any
 	read := 0
 	err = ct.scan(qctx, q, func(vals []any, deleted bool) error {
 		key := make([]any, len(vals))
-		for i, kc := range ct.p.keyCol {
-			v, err := fromCH(vals[i], ct.p.cols[kc].src.Type, ct.types[kc])
+		for i, kc := range ct.vt.Key {
+			v, err := fromCH(vals[i], ct.vt.Columns[kc].Source.Type, ct.types[kc])
 			if err != nil {
-				return fmt.Errorf("target: read keys of %s: %w", ct.p.targetName(), err)
+				return fmt.Errorf("target: read keys of %s: %w", ct.vt.TargetName(), err)
 			}
 			key[i] = v
 		}
@@ -389,15 +399,15 @@ func (ct *chTable) keys(ctx context.Context, after []any, n int) ([][]any, []any
 	return out, last, err
 }
 
-func (*chTable) canChecksum() bool { return false }
+func (*readerTable) CanChecksum() bool { return false }
 
-func (*chTable) checksum(context.Context, []any, []any) (mysqlSum, error) {
-	return mysqlSum{}, errors.New("no checksums on this target")
+func (*readerTable) Checksum(context.Context, []any, []any) (verifyread.Sum, error) {
+	return verifyread.Sum{}, errors.New("no checksums on this target")
 }
 
 // fromCH maps a value scanned from a ClickHouse column of type ct back
 // into the comparison domain of a source column of type t.
-func fromCH(v any, t schema.Type, ct chType) (any, error) {
+func fromCH(v any, t schema.Type, ct readType) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -408,13 +418,13 @@ func fromCH(v any, t schema.Type, ct chType) (any, error) {
 		return chInteger(new(big.Int).SetUint64(reflect.ValueOf(x).Uint()), t)
 	case bool:
 		if x {
-			return integerValue(big.NewInt(1), t)
+			return verifyread.IntegerValue(big.NewInt(1), t)
 		}
-		return integerValue(big.NewInt(0), t)
+		return verifyread.IntegerValue(big.NewInt(0), t)
 	case float32:
-		return floatValue(float64(x), t), nil
+		return verifyread.FloatValue(float64(x), t), nil
 	case float64:
-		return floatValue(x, t), nil
+		return verifyread.FloatValue(x, t), nil
 	case string:
 		switch k := t.Kind; {
 		case k == schema.Decimal:
@@ -426,17 +436,17 @@ func fromCH(v any, t schema.Type, ct chType) (any, error) {
 		case k.IsBinary(), k.IsGeometry():
 			return []byte(x), nil
 		}
-		return addressValue(x, t)
+		return verifyread.AddressValue(x, t)
 	case time.Time:
 		return chTime(x, t)
 	case netip.Addr:
-		return addrValue(x, t)
+		return verifyread.AddrValue(x, t)
 	case net.IP:
 		a, ok := netip.AddrFromSlice(x)
 		if !ok {
 			return nil, fmt.Errorf("%v is not an IP address", x)
 		}
-		return addrValue(a, t)
+		return verifyread.AddrValue(a, t)
 	case fmt.Stringer: // the driver's decimal, or a UUID
 		if t.Kind == schema.UUID {
 			return x.String(), nil
@@ -451,7 +461,7 @@ func fromCH(v any, t schema.Type, ct chType) (any, error) {
 		if !r.IsInt() {
 			return nil, fmt.Errorf("%s is not an integer, for a %s", r.RatString(), t)
 		}
-		return integerValue(r.Num(), t)
+		return verifyread.IntegerValue(r.Num(), t)
 	}
 	return nil, fmt.Errorf("unexpected %T in a %s column", v, ct.full)
 }
@@ -479,7 +489,7 @@ func chInteger(n *big.Int, t schema.Type) (any, error) {
 		}
 		return time.UnixMicro(n.Int64()).UTC(), nil
 	}
-	return integerValue(n, t)
+	return verifyread.IntegerValue(n, t)
 }
 
 // chTime maps Date, Date32, DateTime and DateTime64 values. A TIMESTAMP at
