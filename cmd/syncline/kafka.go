@@ -37,6 +37,18 @@ func kafkaFlags() []cli.Flag {
 	}
 }
 
+// oneShotKafkaFlags are kafkaFlags without --metrics-addr, for commands that
+// run once and exit: nothing would scrape their metrics.
+func oneShotKafkaFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, f := range kafkaFlags() {
+		if f.Names()[0] != flagMetricsAddr {
+			flags = append(flags, f)
+		}
+	}
+	return flags
+}
+
 // kafkaConfig reads the Kafka flags. Every error is a usage error.
 func kafkaConfig(c *cli.Context) (topics.Kafka, error) {
 	k, err := newKafka(splitList(c.StringSlice(flagBrokers)), c.Bool(flagKafkaTLS), c.String(flagKafkaTLSCA),

@@ -27,3 +27,27 @@ func TestUsageErrorNamesCommandPath(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsAddrOnlyOnLongRunningCommands: --metrics-addr is offered by the
+// commands that keep running (something can scrape them), not by those that
+// run once and exit.
+func TestMetricsAddrOnlyOnLongRunningCommands(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"capture"}, true}, {[]string{"apply"}, true}, {[]string{"dev"}, true}, {[]string{"demo"}, true},
+		{[]string{"precheck"}, false}, {[]string{"status"}, false}, {[]string{"console"}, false}, {[]string{"verify"}, false},
+		{[]string{"bench"}, false}, {[]string{"version"}, false},
+		{[]string{"task", "show"}, false}, {[]string{"task", "add-tables"}, false}, {[]string{"task", "remove-tables"}, false},
+		{[]string{"task", "resync"}, false}, {[]string{"task", "update"}, false}, {[]string{"task", "stop"}, false}, {[]string{"task", "reset"}, false},
+	} {
+		code, stdout, stderr := runCLI(t, append(tt.args, "--help")...)
+		if code != exitOK {
+			t.Fatalf("syncline %s --help: exit %d, stderr %q", strings.Join(tt.args, " "), code, stderr)
+		}
+		if got := strings.Contains(stdout, "--metrics-addr"); got != tt.want {
+			t.Errorf("syncline %s --help lists --metrics-addr: %v, want %v", strings.Join(tt.args, " "), got, tt.want)
+		}
+	}
+}
