@@ -207,3 +207,34 @@ func splitList(values []string) []string {
 	}
 	return out
 }
+
+// requireFlags returns one usage error that names every flag of names that
+// is not given (on the command line, in the environment or the config
+// file), so that a user fixes them all in one go; nil when all are.
+func requireFlags(c *cli.Context, names ...string) error {
+	var missing []string
+	for _, name := range names {
+		if !flagGiven(c, name) {
+			missing = append(missing, "--"+name)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return usagef(c, "missing required flag %s", missing[0])
+	default:
+		return usagef(c, "missing required flags %s and %s", strings.Join(missing[:len(missing)-1], ", "), missing[len(missing)-1])
+	}
+}
+
+// flagGiven reports whether a string or list flag has a value that is not
+// blank.
+func flagGiven(c *cli.Context, name string) bool {
+	for _, f := range c.Command.Flags {
+		if _, isList := f.(*altsrc.StringSliceFlag); isList && slices.Contains(f.Names(), name) {
+			return len(splitList(c.StringSlice(name))) > 0
+		}
+	}
+	return strings.TrimSpace(c.String(name)) != ""
+}

@@ -56,11 +56,8 @@ func kafkaConfig(c *cli.Context) (topics.Kafka, error) {
 	if err != nil {
 		return k, usagef(c, "--%s: %v", flagKafkaSASLPassFile, err)
 	}
-	if len(k.Brokers) == 0 {
-		return k, usagef(c, "missing required flag --%s", flagBrokers)
-	}
-	if c.String(flagRegistry) == "" {
-		return k, usagef(c, "missing required flag --%s", flagRegistry)
+	if err := requireFlags(c, flagBrokers, flagRegistry); err != nil {
+		return k, err
 	}
 	if err := k.Validate(); err != nil {
 		return k, usagef(c, "%v", err)

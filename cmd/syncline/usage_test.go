@@ -51,3 +51,25 @@ func TestMetricsAddrOnlyOnLongRunningCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingFlagsAtOnce: every missing required flag is named in the one
+// usage line, so that a user does not learn them one run at a time.
+func TestMissingFlagsAtOnce(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"capture"}, "missing required flags --source, --tables, --brokers and --registry; see 'syncline capture --help'"},
+		{[]string{"capture", "--source", "mysql://u@h:1/", "--brokers", "b:1"}, "missing required flags --tables and --registry;"},
+		{[]string{"capture", "--source", "mysql://u@h:1/", "--tables", "a.*", "--brokers", "b:1"}, "missing required flag --registry;"},
+		{[]string{"apply"}, "missing required flags --target, --group, --brokers and --registry; see 'syncline apply --help'"},
+		{[]string{"precheck"}, "missing required flags --source and --tables;"},
+		{[]string{"verify"}, "missing required flags --source, --target and --tables;"},
+		{[]string{"status"}, "missing required flags --brokers and --registry;"},
+	} {
+		code, _, stderr := runCLI(t, tt.args...)
+		if code != exitUsage || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("syncline %s: exit %d, stderr %q; want exit 2 and one line with %q", strings.Join(tt.args, " "), code, stderr, tt.want)
+		}
+	}
+}

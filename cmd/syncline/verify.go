@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -111,10 +110,8 @@ func verifyConfig(c *cli.Context) (verify.Config, error) {
 	if spec != nil {
 		required = required[:2]
 	}
-	for _, name := range required {
-		if strings.TrimSpace(c.String(name)) == "" {
-			return cfg, usagef(c, "missing required flag --%s", name)
-		}
+	if err := requireFlags(c, required...); err != nil {
+		return cfg, err
 	}
 	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
 	if err != nil {
