@@ -176,6 +176,7 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 		name = strings.TrimLeft(name, "-")
 		msg = "unknown flag --" + name + didYouMeanAs("--", name, flagsOf(c))
 	}
+	msg = explainValueError(c, msg)
 	return usagef(c, "%s", msg)
 }
 

@@ -153,6 +153,9 @@ func checkConfigFile(path string, flags []cli.Flag) error {
 				return fmt.Errorf("%s must be a YAML list (one \"- value\" line per item)", key)
 			}
 		}
+		if err := checkConfigValue(key, f, values[key]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"precheck", "--source", src, "--tables", "shop"}, `--tables/--exclude-tables: bad table pattern: "shop" must be db.table`},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--exclude-tables", "shop.[x"}, `"shop.[x"`},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--server-id", "0"}, "--server-id 0"},
-		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--server-id", "abc"}, `invalid value "abc" for flag -server-id`},
+		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--server-id", "abc"}, `invalid value "abc" for --server-id: a whole number`},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--timeout", "0s"}, "--timeout 0s"},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--topic-prefix", "my topics"}, "--topic-prefix: "},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--brokers", "kafka"}, `--brokers: "kafka" is not host:port`},

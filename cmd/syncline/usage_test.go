@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -70,6 +71,37 @@ func TestMissingFlagsAtOnce(t *testing.T) {
 		code, _, stderr := runCLI(t, tt.args...)
 		if code != exitUsage || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("syncline %s: exit %d, stderr %q; want exit 2 and one line with %q", strings.Join(tt.args, " "), code, stderr, tt.want)
+		}
+	}
+}
+
+// TestInvalidValueGivesExample: a value that does not parse, on the command
+// line, in the environment or in the config file, is rejected with an
+// example of a valid one.
+func TestInvalidValueGivesExample(t *testing.T) {
+	cfg := func(content string) string { return writeFile(t, "flags.yaml", content) }
+	for _, tt := range []struct {
+		env, args []string
+		want      string
+	}{
+		{nil, []string{"capture", "--flush-interval", "100"}, `invalid value "100" for --flush-interval: a duration such as 500ms, 2s or 1m30s; see 'syncline capture --help'`},
+		{nil, []string{"capture", "--partitions", "many"}, `invalid value "many" for --partitions: a whole number such as 100;`},
+		{nil, []string{"capture", "--tombstones=maybe"}, `invalid value "maybe" for --tombstones: true or false;`},
+		{nil, []string{"task", "reset", "--stop-timeout", "3"}, `invalid value "3" for --stop-timeout: a duration such as 500ms, 2s or 1m30s; see 'syncline task reset --help'`},
+		{[]string{"SYNCLINE_FLUSH_INTERVAL", "100"}, []string{"apply"}, `invalid value "100" in SYNCLINE_FLUSH_INTERVAL for --flush-interval: a duration such as 500ms`},
+		{nil, []string{"capture", "--config", cfg("flush-interval: 100\n")}, "invalid value 100 for flush-interval: a duration such as 500ms"},
+		{nil, []string{"apply", "--config", cfg("batch-rows: lots\n")}, "invalid value lots for batch-rows: a whole number such as 100"},
+		{nil, []string{"capture", "--config", cfg("tombstones: maybe\n")}, "invalid value maybe for tombstones: true or false"},
+	} {
+		if tt.env != nil {
+			t.Setenv(tt.env[0], tt.env[1])
+		}
+		code, _, stderr := runCLI(t, tt.args...)
+		if tt.env != nil {
+			os.Unsetenv(tt.env[0])
+		}
+		if code != exitUsage || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v syncline %s: exit %d, stderr %q; want exit 2 and one line with %q", tt.env, strings.Join(tt.args, " "), code, stderr, tt.want)
 		}
 	}
 }
