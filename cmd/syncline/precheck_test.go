@@ -58,7 +58,7 @@ func TestUsageErrors(t *testing.T) {
 	src := "mysql://capture:" + password + "@127.0.0.1:1/"
 	badKey := writeFile(t, "bad.yaml", "source: "+src+"\ntabels: shop.*\n")
 	badYAML := writeFile(t, "broken.yaml", "source: [\n")
-	scalarList := writeFile(t, "scalar.yaml", "target: "+src+"\n")
+	scalarList := writeFile(t, "scalar.yaml", "target: {url: "+src+"}\n")
 	tests := []struct {
 		args []string
 		want string
@@ -88,7 +88,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--target", src, "--target-password-file", "a", "--target-password-file", "b"}, "2 --target-password-file for 1 --target"},
 		{[]string{"precheck", "--config", badKey}, `unknown key "tabels"`},
 		{[]string{"precheck", "--config", badYAML}, "config file " + badYAML + ": yaml:"},
-		{[]string{"precheck", "--config", scalarList, "--source", src, "--tables", "shop.*"}, "target must be a YAML list"},
+		{[]string{"precheck", "--config", scalarList, "--source", src, "--tables", "shop.*"}, "target must be a YAML list (one \"- value\" line per item) or a comma-separated string"},
 		{[]string{"precheck", "--config", "/nonexistent/syncline.yaml"}, "config file /nonexistent/syncline.yaml: open"},
 		{[]string{"capture", "--bogus"}, "syncline: unknown flag --bogus; see 'syncline capture --help'"},
 	}

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/syncline/syncline/testenv"
 )
 
 // TestUsageErrorNamesCommandPath: every usage error of a task subcommand
@@ -103,5 +106,23 @@ func TestInvalidValueGivesExample(t *testing.T) {
 		if code != exitUsage || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%v syncline %s: exit %d, stderr %q; want exit 2 and one line with %q", tt.env, strings.Join(tt.args, " "), code, stderr, tt.want)
 		}
+	}
+}
+
+// TestConfigFileListAsString: a list flag in the config file takes a
+// comma-separated string, as on the command line, as well as a YAML list.
+func TestConfigFileListAsString(t *testing.T) {
+	k := testenv.Kafka(t)
+	for _, brokers := range []string{k.Brokers[0] + "," + k.Brokers[0], "[" + k.Brokers[0] + "]"} {
+		cfg := writeFile(t, "flags.yaml", fmt.Sprintf("brokers: %s\nregistry: %s\ntopic-prefix: nolist\ninterval: 100ms\n", brokers, k.RegistryURL))
+		code, stdout, stderr := runCLI(t, "status", "--config", cfg)
+		if code != exitOK || !strings.Contains(stdout, "nolist") {
+			t.Errorf("brokers: %s: status exit %d\nstdout:\n%s\nstderr:\n%s", brokers, code, stdout, stderr)
+		}
+	}
+	// The string is split like --brokers a,b: its second broker is checked.
+	cfg := writeFile(t, "flags.yaml", "brokers: "+k.Brokers[0]+",kafka\nregistry: "+k.RegistryURL+"\n")
+	if code, _, stderr := runCLI(t, "status", "--config", cfg); code != exitUsage || !strings.Contains(stderr, `"kafka" is not host:port`) {
+		t.Errorf("brokers: a,kafka: exit %d, stderr %q; want exit 2 naming \"kafka\"", code, stderr)
 	}
 }
