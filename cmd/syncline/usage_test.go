@@ -125,4 +125,15 @@ func TestConfigFileListAsString(t *testing.T) {
 	if code, _, stderr := runCLI(t, "status", "--config", cfg); code != exitUsage || !strings.Contains(stderr, `"kafka" is not host:port`) {
 		t.Errorf("brokers: a,kafka: exit %d, stderr %q; want exit 2 naming \"kafka\"", code, stderr)
 	}
+	// A task spec too, and its capture section.
+	spec := writeFile(t, "task.yaml", fmt.Sprintf("name: lists\nsource: mysql://u@127.0.0.1:1/\nbrokers: %s,%s\nregistry: %s\nobjects:\n  - database: shop\n",
+		k.Brokers[0], k.Brokers[0], k.RegistryURL))
+	if code, stdout, stderr := runCLI(t, "task", "show", "--config", spec); code != exitOK || !strings.Contains(stdout, "task lists has not started") {
+		t.Errorf("task spec with brokers: a,b: task show exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	spec = writeFile(t, "task.yaml", "name: lists\nsource: mysql://u@127.0.0.1:1/\nbrokers: "+k.Brokers[0]+"\nregistry: "+k.RegistryURL+
+		"\ncapture:\n  skip-ddl-at: binlog.000001:12,nonsense\nobjects:\n  - database: shop\n")
+	if code, _, stderr := runCLI(t, "capture", "--config", spec); code != exitUsage || !strings.Contains(stderr, `"nonsense" is not a binlog position`) {
+		t.Errorf("capture section with skip-ddl-at: a,b: exit %d, stderr %q; want exit 2 naming \"nonsense\"", code, stderr)
+	}
 }
