@@ -96,7 +96,7 @@ func (d *demo) state(ctx context.Context, rep *status.Report) demoState {
 		st.stage, st.capture = "streaming", "streaming"
 		if n := c.Snapshotting(); n > 0 {
 			st.stage = "snapshotting"
-			st.capture = fmt.Sprintf("snapshotting (%d of %d tables left)", n, len(c.Checkpoint.Tables))
+			st.capture = fmt.Sprintf("snapshotting (%d of %s left)", n, plural(len(c.Checkpoint.Tables), "table", "tables"))
 		}
 		if n := c.Parked(); n > 0 {
 			st.capture += fmt.Sprintf(", %d parked", n)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -135,5 +136,29 @@ func TestConfigFileListAsString(t *testing.T) {
 		"\ncapture:\n  skip-ddl-at: binlog.000001:12,nonsense\nobjects:\n  - database: shop\n")
 	if code, _, stderr := runCLI(t, "capture", "--config", spec); code != exitUsage || !strings.Contains(stderr, `"nonsense" is not a binlog position`) {
 		t.Errorf("capture section with skip-ddl-at: a,b: exit %d, stderr %q; want exit 2 naming \"nonsense\"", code, stderr)
+	}
+}
+
+// TestOneIsSingular: reports count one thing in the singular (status's
+// registry line, precheck's registry check); verify's is in TestVerifyCommand.
+func TestOneIsSingular(t *testing.T) {
+	k := testenv.NewKafka(t)
+	body := strings.NewReader(`{"schema":"\"int\""}`)
+	resp, err := http.Post(k.RegistryURL+"/subjects/single.shop.t-value/versions", "application/vnd.schemaregistry.v1+json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register a subject: %s", resp.Status)
+	}
+	code, stdout, stderr := runCLI(t, "status", "--brokers", k.Brokers[0], "--registry", k.RegistryURL, "--topic-prefix", "single", "--interval", "100ms")
+	if code != exitOK || !strings.Contains(stdout, "registry: 1 subject\n") {
+		t.Errorf("status: exit %d, want 0 and \"registry: 1 subject\"\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "precheck", "--source", fmt.Sprintf("mysql://u@127.0.0.1:%d/", testenv.ClosedPort(t)), "--tables", "shop.*",
+		"--brokers", k.Brokers[0], "--registry", k.RegistryURL, "--timeout", "3s")
+	if !strings.Contains(stdout, "answers (1 subject)") || strings.Contains(stdout, " 1 warnings") {
+		t.Errorf("precheck: exit %d, want \"answers (1 subject)\" and no \"1 warnings\"\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
