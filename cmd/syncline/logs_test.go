@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -54,6 +55,37 @@ func TestLogsWithoutNoise(t *testing.T) {
 				t.Errorf("field %s twice in: %s", m[1], line)
 			}
 			seen[m[1]] = true
+		}
+	}
+}
+
+// TestVerifyStdoutIsTheReport runs syncline verify as a process against a
+// MariaDB target with a row missing (compared, rechecked) and a ClickHouse
+// target without the table, every log level on: stdout holds the JSON report and nothing else,
+// progress goes to stderr.
+func TestVerifyStdoutIsTheReport(t *testing.T) {
+	src, tgt, ch := testenv.Source(t), testenv.Target(t), testenv.ClickHouse(t)
+	db := src.NewDatabase(t)
+	src.Exec(t, "CREATE TABLE `"+db+"`.t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)")
+	src.Exec(t, "INSERT INTO `"+db+"`.t VALUES (1, 'a'), (2, 'b')")
+	tgt.Exec(t, "CREATE DATABASE `"+db+"`")
+	t.Cleanup(func() { tgt.Exec(t, "DROP DATABASE IF EXISTS `"+db+"`") })
+	tgt.Exec(t, "CREATE TABLE `"+db+"`.t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, "+
+		"_syncline_version BIGINT NOT NULL DEFAULT 0 INVISIBLE)")
+	tgt.Exec(t, "INSERT INTO `"+db+"`.t (id, v) VALUES (1, 'a')")
+	for _, target := range []string{tgt.URL(""), ch.URL("")} {
+		p := startProcess(t, "verify", "--source", src.URL(""), "--target", target, "--tables", db+".*",
+			"--format", "json", "--log-level", "debug", "--recheck-wait", "10ms", "--recheck-attempts", "1")
+		code := p.wait(t, time.Minute)
+		stdout, stderr := p.stdout.String(), p.errb.String()
+		dec := json.NewDecoder(strings.NewReader(stdout))
+		var rep map[string]any
+		if err := dec.Decode(&rep); err != nil || dec.More() || strings.TrimSpace(stdout[dec.InputOffset():]) != "" {
+			t.Errorf("verify against %s: stdout is not one JSON report (%v):\n%s", strings.SplitN(target, ":", 2)[0], err, stdout)
+		}
+		// The ClickHouse target lacks the table: no table is compared there.
+		if code != exitFailed || target == tgt.URL("") && !strings.Contains(stderr, `msg="table compared"`) {
+			t.Errorf("verify against %s: exit %d, want 1 with progress logs on stderr:\n%s", strings.SplitN(target, ":", 2)[0], code, stderr)
 		}
 	}
 }
