@@ -56,6 +56,7 @@ func (d *demo) show(ctx context.Context, mon *status.Monitor) {
 	}
 	tick := time.NewTicker(d.interval)
 	defer tick.Stop()
+	failures := repeatLimiter{every: repeatEvery}
 	for {
 		select {
 		case <-ctx.Done():
@@ -64,11 +65,12 @@ func (d *demo) show(ctx context.Context, mon *status.Monitor) {
 		}
 		rep, err := mon.Collect(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Warn("demo status", "err", err)
+			if ok, held := failures.allow(time.Now()); ok && ctx.Err() == nil {
+				d.log.Warn("demo status", "err", err, "failures_since_last_line", held)
 			}
 			continue
 		}
+		failures.reset()
 		st := d.state(ctx, rep)
 		if term {
 			width, height := terminalSize(d.out)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/syncline/syncline/testenv"
 )
@@ -160,5 +161,18 @@ func TestOneIsSingular(t *testing.T) {
 		"--brokers", k.Brokers[0], "--registry", k.RegistryURL, "--timeout", "3s")
 	if !strings.Contains(stdout, "answers (1 subject)") || strings.Contains(stdout, " 1 warnings") {
 		t.Errorf("precheck: exit %d, want \"answers (1 subject)\" and no \"1 warnings\"\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestStatusWatchFailureNotRepeated: while status --watch cannot collect
+// (the registry is down), it says so once, not at every --interval.
+func TestStatusWatchFailureNotRepeated(t *testing.T) {
+	k := testenv.Kafka(t)
+	r := background(t, "status", "--watch", "--interval", "50ms", "--brokers", k.Brokers[0],
+		"--registry", fmt.Sprintf("http://127.0.0.1:%d", testenv.ClosedPort(t)), "--topic-prefix", "watchdown")
+	time.Sleep(2 * time.Second)
+	code, stdout, stderr := r.Stop()
+	if n := strings.Count(stdout, "status: "); code != exitOK || n != 1 || !strings.Contains(stdout, "(trying again every 50ms)") {
+		t.Errorf("exit %d, %d failure lines, want 0 and 1 saying it tries again\nstdout:\n%s\nstderr:\n%s", code, n, stdout, stderr)
 	}
 }
