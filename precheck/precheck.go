@@ -132,7 +132,7 @@ func (c Config) Validate() error {
 	if c.RegistryURL != "" {
 		u, err := url.Parse(c.RegistryURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &FieldError{"RegistryURL", fmt.Sprintf("%q is not an http:// or https:// URL", c.RegistryURL)}
+			return &FieldError{"RegistryURL", fmt.Sprintf("%q is not an http:// or https:// URL such as http://registry:8081", c.RegistryURL)}
 		}
 	}
 	if !validTopicPrefix(c.TopicPrefix) {

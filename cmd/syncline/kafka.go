@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"os"
 	"strings"
 
@@ -58,6 +59,9 @@ func kafkaConfig(c *cli.Context) (topics.Kafka, error) {
 	}
 	if err := requireFlags(c, flagBrokers, flagRegistry); err != nil {
 		return k, err
+	}
+	if u, err := url.Parse(c.String(flagRegistry)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return k, usagef(c, "invalid value %q for --%s: a URL such as http://registry:8081", c.String(flagRegistry), flagRegistry)
 	}
 	if err := k.Validate(); err != nil {
 		return k, usagef(c, "%v", err)

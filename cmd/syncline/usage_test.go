@@ -92,6 +92,8 @@ func TestInvalidValueGivesExample(t *testing.T) {
 		{nil, []string{"capture", "--flush-interval", "100"}, `invalid value "100" for --flush-interval: a duration such as 500ms, 2s or 1m30s; see 'syncline capture --help'`},
 		{nil, []string{"capture", "--partitions", "many"}, `invalid value "many" for --partitions: a whole number such as 100;`},
 		{nil, []string{"capture", "--tombstones=maybe"}, `invalid value "maybe" for --tombstones: true or false;`},
+		{nil, []string{"status", "--brokers", "127.0.0.1:1", "--registry", "registry:8081"}, `invalid value "registry:8081" for --registry: a URL such as http://registry:8081; see 'syncline status --help'`},
+		{nil, []string{"precheck", "--source", "mysql://u@127.0.0.1:1/", "--tables", "a.*", "--registry", "registry:8081"}, `"registry:8081" is not an http:// or https:// URL such as http://registry:8081`},
 		{nil, []string{"task", "reset", "--stop-timeout", "3"}, `invalid value "3" for --stop-timeout: a duration such as 500ms, 2s or 1m30s; see 'syncline task reset --help'`},
 		{[]string{"SYNCLINE_FLUSH_INTERVAL", "100"}, []string{"apply"}, `invalid value "100" in SYNCLINE_FLUSH_INTERVAL for --flush-interval: a duration such as 500ms`},
 		{nil, []string{"capture", "--config", cfg("flush-interval: 100\n")}, "invalid value 100 for flush-interval: a duration such as 500ms"},
