@@ -528,7 +528,7 @@ func (d *ddl) run(ctx context.Context, ready chan<- struct{}) error {
 		d.mu.RLock()
 		n := len(d.hist.events)
 		d.mu.RUnlock()
-		d.log.Info("schema-change history read", "topic", d.topic, "events", n, "offset", next)
+		d.log.Info("schema-change history read", "events", n, "offset", next)
 		close(ready)
 		return nil
 	}

@@ -272,7 +272,7 @@ func (r *run) run(ctx context.Context) error {
 		ReadTimeout:          cfg.Heartbeat*3 + 10*time.Second,
 		DisableRetrySync:     true,
 		MaxReconnectAttempts: 1,
-		Logger:               r.log.With("part", "binlog"),
+		Logger:               binlogLogger(r.log),
 		TLSConfig:            tlsCfg,
 	})
 	defer syncer.Close()

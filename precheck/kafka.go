@@ -99,5 +99,5 @@ func checkRegistry(ctx context.Context, r *run) []Result {
 		}
 		return []Result{fail(name, "check --registry: it must be a Confluent-compatible schema registry's base URL", "schema registry at %s does not answer: %v", r.cfg.RegistryURL, err)}
 	}
-	return []Result{pass(name, "schema registry at %s answers (%d subjects)", r.cfg.RegistryURL, len(subjects))}
+	return []Result{pass(name, "schema registry at %s answers (%s)", r.cfg.RegistryURL, plural(len(subjects), "subject", "subjects"))}
 }

@@ -131,7 +131,7 @@ func (c Config) Validate() error {
 	if c.RegistryURL != "" {
 		u, err := url.Parse(c.RegistryURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &FieldError{"RegistryURL", fmt.Sprintf("%q is not an http:// or https:// URL", c.RegistryURL)}
+			return &FieldError{"RegistryURL", fmt.Sprintf("%q is not an http:// or https:// URL such as http://registry:8081", c.RegistryURL)}
 		}
 	}
 	if !validTopicPrefix(c.TopicPrefix) {
@@ -262,7 +262,7 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%sfix: %s\n", indent, oneLine(res.Fix))
 		}
 	}
-	fmt.Fprintf(&b, "\n%d passed, %d warnings, %d failed\n", r.Count(Pass), r.Count(Warn), r.Count(Fail))
+	fmt.Fprintf(&b, "\n%d passed, %s, %d failed\n", r.Count(Pass), plural(r.Count(Warn), "warning", "warnings"), r.Count(Fail))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -389,4 +389,13 @@ func listNames(names []string, limit int) string {
 		return strings.Join(names, ", ")
 	}
 	return strings.Join(names[:limit], ", ") + fmt.Sprintf(" and %d more", len(names)-limit)
+}
+
+// plural writes n and the noun, in the plural unless n is 1: "1 table",
+// "3 tables".
+func plural[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprint(n) + " " + many
 }

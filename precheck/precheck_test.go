@@ -484,7 +484,7 @@ func TestWriteText(t *testing.T) {
 		"                              fix: SET GLOBAL binlog_format = 'ROW'\n" +
 		"warn    x                     hm\n" +
 		"                              fix: look\n" +
-		"\n1 passed, 1 warnings, 1 failed\n"
+		"\n1 passed, 1 warning, 1 failed\n"
 	if got := text(rep); got != want {
 		t.Errorf("WriteText:\n%s\nwant:\n%s", got, want)
 	}

@@ -89,7 +89,11 @@ func (s *Store) Running(ctx context.Context, prefix, captureName string, groups 
 		if out.Groups == nil {
 			out.Groups = map[string]string{}
 		}
-		out.Groups[g] = fmt.Sprintf("consumer group %s (%d members, on %s)", g, len(d.Members), strings.Join(hosts, ", "))
+		members := "1 member"
+		if len(d.Members) != 1 {
+			members = fmt.Sprintf("%d members", len(d.Members))
+		}
+		out.Groups[g] = fmt.Sprintf("consumer group %s (%s, on %s)", g, members, strings.Join(hosts, ", "))
 	}
 	return out, nil
 }

@@ -148,6 +148,13 @@ func Parse(data []byte) (*Spec, error) {
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%w: the file is empty", ErrBadSpec)
 	}
+	if splitBrokers(doc.Content[0]) {
+		out, err := yaml.Marshal(&doc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadSpec, err)
+		}
+		data = out
+	}
 	if err := checkKeys(doc.Content[0], reflect.TypeOf(Spec{}), ""); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSpec, err)
 	}
@@ -161,6 +168,29 @@ func Parse(data []byte) (*Spec, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// splitBrokers turns "brokers: a:9092,b:9092" into a list, so that the spec
+// takes brokers as --brokers does, and reports whether it did.
+func splitBrokers(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		v := n.Content[i+1]
+		if n.Content[i].Value != "brokers" || v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
+			continue
+		}
+		list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: v.Line, Column: v.Column}
+		for _, b := range strings.Split(v.Value, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				list.Content = append(list.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: b, Line: v.Line})
+			}
+		}
+		n.Content[i+1] = list
+		return true
+	}
+	return false
 }
 
 // checkKeys walks a YAML node against the Go type it decodes into and

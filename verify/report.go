@@ -177,11 +177,21 @@ func (r *Report) WriteText(w io.Writer) error {
 	if !r.Equal() {
 		verdict = "NOT EQUAL"
 	}
-	line := fmt.Sprintf("\n%s: %d tables (%d equal, %d different, %d failed), %d rows compared, %d differences (%d missing, %d extra, %d different)",
-		verdict, s.Tables, s.EqualTables, s.DifferentTables, s.FailedTables, s.Rows, s.Differences(), s.Missing, s.Extra, s.Different)
+	line := fmt.Sprintf("\n%s: %s (%d equal, %d different, %d failed), %s compared, %s (%d missing, %d extra, %d different)",
+		verdict, plural(s.Tables, "table", "tables"), s.EqualTables, s.DifferentTables, s.FailedTables, plural(s.Rows, "row", "rows"),
+		plural(s.Differences(), "difference", "differences"), s.Missing, s.Extra, s.Different)
 	if s.Repaired > 0 {
-		line += fmt.Sprintf(", %d rows repaired", s.Repaired)
+		line += fmt.Sprintf(", %s repaired", plural(s.Repaired, "row", "rows"))
 	}
 	_, err := fmt.Fprintf(w, "%s in %.1fs\n", line, r.Seconds)
 	return err
+}
+
+// plural writes n and the noun, in the plural unless n is 1: "1 table",
+// "3 tables".
+func plural[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprint(n) + " " + many
 }

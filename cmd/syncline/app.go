@@ -25,7 +25,7 @@ const (
 // usageError is a mistake in how syncline was called. It is printed as one
 // line that points at the command's help, and exits with status 2.
 type usageError struct {
-	cmd     string // the subcommand, "" for syncline itself
+	cmd     string // the command path after "syncline" ("task show"), "" for syncline itself
 	problem string
 }
 
@@ -42,7 +42,20 @@ func (e *usageError) line() string {
 
 // usagef returns a usageError for the command of c.
 func usagef(c *cli.Context, format string, args ...any) error {
-	return &usageError{cmd: commandName(c), problem: oneLine(fmt.Sprintf(format, args...))}
+	return &usageError{cmd: commandPath(c), problem: oneLine(fmt.Sprintf(format, args...))}
+}
+
+// commandPath returns the words after "syncline" that name the command c
+// runs ("task show"), "" at the top level: the help pointer of a usage error
+// names the real command.
+func commandPath(c *cli.Context) string {
+	if c == nil || c.Command == nil {
+		return ""
+	}
+	if path, ok := strings.CutPrefix(c.Command.HelpName, "syncline "); ok {
+		return path
+	}
+	return commandName(c)
 }
 
 // commandName returns the subcommand c runs, "" at the top level.
@@ -163,6 +176,7 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 		name = strings.TrimLeft(name, "-")
 		msg = "unknown flag --" + name + didYouMeanAs("--", name, flagsOf(c))
 	}
+	msg = explainValueError(c, msg)
 	return usagef(c, "%s", msg)
 }
 

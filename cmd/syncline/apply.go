@@ -164,10 +164,8 @@ func checkTarget(ctx context.Context, target endpoint.Endpoint, dbs []string) er
 // error is a usage error.
 func applyConfig(c *cli.Context) (apply.Config, endpoint.Endpoint, error) {
 	var cfg apply.Config
-	for _, name := range []string{flagTarget, flagGroup} {
-		if c.String(name) == "" {
-			return cfg, endpoint.Endpoint{}, usagef(c, "missing required flag --%s", name)
-		}
+	if err := requireFlags(c, flagTarget, flagGroup, flagBrokers, flagRegistry); err != nil {
+		return cfg, endpoint.Endpoint{}, err
 	}
 	target, err := endpointFlag(c, flagTarget, c.String(flagTarget), c.String(flagTargetPasswordFile))
 	if err != nil {

@@ -93,14 +93,12 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	required := []string{flagSource, flagTables}
+	required := []string{flagSource, flagTables, flagBrokers, flagRegistry}
 	if spec != nil {
-		required = required[:1]
+		required = []string{flagSource, flagBrokers, flagRegistry}
 	}
-	for _, name := range required {
-		if c.String(name) == "" {
-			return cfg, usagef(c, "missing required flag --%s", name)
-		}
+	if err := requireFlags(c, required...); err != nil {
+		return cfg, err
 	}
 	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
 	if err != nil {

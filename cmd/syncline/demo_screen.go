@@ -56,6 +56,7 @@ func (d *demo) show(ctx context.Context, mon *status.Monitor) {
 	}
 	tick := time.NewTicker(d.interval)
 	defer tick.Stop()
+	failures := repeatLimiter{every: repeatEvery}
 	for {
 		select {
 		case <-ctx.Done():
@@ -64,11 +65,12 @@ func (d *demo) show(ctx context.Context, mon *status.Monitor) {
 		}
 		rep, err := mon.Collect(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Warn("demo status", "err", err)
+			if ok, held := failures.allow(time.Now()); ok && ctx.Err() == nil {
+				d.log.Warn("demo status", "err", err, "failures_since_last_line", held)
 			}
 			continue
 		}
+		failures.reset()
 		st := d.state(ctx, rep)
 		if term {
 			width, height := terminalSize(d.out)
@@ -96,7 +98,7 @@ func (d *demo) state(ctx context.Context, rep *status.Report) demoState {
 		st.stage, st.capture = "streaming", "streaming"
 		if n := c.Snapshotting(); n > 0 {
 			st.stage = "snapshotting"
-			st.capture = fmt.Sprintf("snapshotting (%d of %d tables left)", n, len(c.Checkpoint.Tables))
+			st.capture = fmt.Sprintf("snapshotting (%d of %s left)", n, plural(len(c.Checkpoint.Tables), "table", "tables"))
 		}
 		if n := c.Parked(); n > 0 {
 			st.capture += fmt.Sprintf(", %d parked", n)

@@ -137,7 +137,7 @@ func checkConfigData(t *testing.T, where, cmd, data string) map[string]any {
 			flags = append(flags, f)
 		}
 	}
-	if err := checkConfigFile(path, flags); err != nil {
+	if _, err := readConfigFile(path, flags); err != nil {
 		t.Errorf("%s: not a valid config file of syncline %s: %v", where, cmd, err)
 	}
 	var values map[string]any

@@ -98,7 +98,6 @@ func newLogger(c *cli.Context, w io.Writer) (*slog.Logger, error) {
 // file is checked first, so that a typo in a key is an error rather than a
 // setting silently ignored.
 func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
-	apply := altsrc.InitInputSourceWithContext(flags, altsrc.NewYamlSourceFromFlagFunc(flagConfig))
 	return func(c *cli.Context) error {
 		path := c.String(flagConfig)
 		if path == "" {
@@ -111,10 +110,11 @@ func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
 		if spec != nil {
 			return applySpec(c, spec, flags)
 		}
-		if err := checkConfigFile(path, flags); err != nil {
+		values, err := readConfigFile(path, flags)
+		if err != nil {
 			return usagef(c, "config file %s: %v", path, err)
 		}
-		if err := apply(c); err != nil {
+		if err := altsrc.ApplyInputSourceValues(c, altsrc.NewMapInputSource(path, values), flags); err != nil {
 			// altsrc's message spreads over lines; keep its inner error.
 			msg := err.Error()
 			if _, inner, ok := strings.Cut(msg, "inner error:"); ok {
@@ -126,16 +126,18 @@ func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
 	}
 }
 
-// checkConfigFile reads the YAML file and checks that every key is a flag
-// of the command and that list flags get lists.
-func checkConfigFile(path string, flags []cli.Flag) error {
+// readConfigFile reads the YAML file and checks that every key is a flag
+// of the command and that every value fits its flag. A list flag takes a
+// YAML list or, as on the command line, one string (which the command may
+// split at commas: "brokers: a:9092,b:9092").
+func readConfigFile(path string, flags []cli.Flag) (map[any]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var values map[string]any
 	if err := yaml.Unmarshal(data, &values); err != nil {
-		return err
+		return nil, err
 	}
 	known := make(map[string]cli.Flag)
 	for _, f := range flags {
@@ -146,15 +148,26 @@ func checkConfigFile(path string, flags []cli.Flag) error {
 	for _, key := range sortedKeys(values) {
 		f, ok := known[key]
 		if !ok || key == flagConfig || key == "help" {
-			return fmt.Errorf("unknown key %q (keys are flag names: %s)", key, strings.Join(flagNames(flags), ", "))
+			return nil, fmt.Errorf("unknown key %q (keys are flag names: %s)", key, strings.Join(flagNames(flags), ", "))
 		}
 		if _, isList := f.(*altsrc.StringSliceFlag); isList {
-			if _, ok := values[key].([]any); !ok {
-				return fmt.Errorf("%s must be a YAML list (one \"- value\" line per item)", key)
+			switch v := values[key].(type) {
+			case []any:
+			case string:
+				values[key] = []any{v}
+			default:
+				return nil, fmt.Errorf("%s must be a YAML list (one \"- value\" line per item) or a comma-separated string", key)
 			}
 		}
+		if err := checkConfigValue(key, f, values[key]); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	out := make(map[any]any, len(values))
+	for k, v := range values {
+		out[k] = v
+	}
+	return out, nil
 }
 
 // flagNames lists the flags a config file may set.
@@ -206,4 +219,35 @@ func splitList(values []string) []string {
 		}
 	}
 	return out
+}
+
+// requireFlags returns one usage error that names every flag of names that
+// is not given (on the command line, in the environment or the config
+// file), so that a user fixes them all in one go; nil when all are.
+func requireFlags(c *cli.Context, names ...string) error {
+	var missing []string
+	for _, name := range names {
+		if !flagGiven(c, name) {
+			missing = append(missing, "--"+name)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return usagef(c, "missing required flag %s", missing[0])
+	default:
+		return usagef(c, "missing required flags %s and %s", strings.Join(missing[:len(missing)-1], ", "), missing[len(missing)-1])
+	}
+}
+
+// flagGiven reports whether a string or list flag has a value that is not
+// blank.
+func flagGiven(c *cli.Context, name string) bool {
+	for _, f := range c.Command.Flags {
+		if _, isList := f.(*altsrc.StringSliceFlag); isList && slices.Contains(f.Names(), name) {
+			return len(splitList(c.StringSlice(name))) > 0
+		}
+	}
+	return strings.TrimSpace(c.String(name)) != ""
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"os"
 	"strings"
 
@@ -38,6 +39,18 @@ func kafkaFlags() []cli.Flag {
 	}
 }
 
+// oneShotKafkaFlags are kafkaFlags without --metrics-addr, for commands that
+// run once and exit: nothing would scrape their metrics.
+func oneShotKafkaFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, f := range kafkaFlags() {
+		if f.Names()[0] != flagMetricsAddr {
+			flags = append(flags, f)
+		}
+	}
+	return flags
+}
+
 // kafkaConfig reads the Kafka flags. Every error is a usage error.
 func kafkaConfig(c *cli.Context) (topics.Kafka, error) {
 	k, err := newKafka(splitList(c.StringSlice(flagBrokers)), c.Bool(flagKafkaTLS), c.String(flagKafkaTLSCA),
@@ -45,11 +58,11 @@ func kafkaConfig(c *cli.Context) (topics.Kafka, error) {
 	if err != nil {
 		return k, usagef(c, "--%s: %v", flagKafkaSASLPassFile, err)
 	}
-	if len(k.Brokers) == 0 {
-		return k, usagef(c, "missing required flag --%s", flagBrokers)
+	if err := requireFlags(c, flagBrokers, flagRegistry); err != nil {
+		return k, err
 	}
-	if c.String(flagRegistry) == "" {
-		return k, usagef(c, "missing required flag --%s", flagRegistry)
+	if u, err := url.Parse(c.String(flagRegistry)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return k, usagef(c, "invalid value %q for --%s: a URL such as http://registry:8081", c.String(flagRegistry), flagRegistry)
 	}
 	if err := k.Validate(); err != nil {
 		return k, usagef(c, "%v", err)

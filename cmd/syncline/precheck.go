@@ -120,10 +120,8 @@ func precheckConfig(c *cli.Context) (precheck.Config, error) {
 	if spec != nil {
 		required = required[:1]
 	}
-	for _, name := range required {
-		if strings.TrimSpace(c.String(name)) == "" {
-			return cfg, usagef(c, "missing required flag --%s", name)
-		}
+	if err := requireFlags(c, required...); err != nil {
+		return cfg, err
 	}
 	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
 	if err != nil {

@@ -58,7 +58,7 @@ func TestUsageErrors(t *testing.T) {
 	src := "mysql://capture:" + password + "@127.0.0.1:1/"
 	badKey := writeFile(t, "bad.yaml", "source: "+src+"\ntabels: shop.*\n")
 	badYAML := writeFile(t, "broken.yaml", "source: [\n")
-	scalarList := writeFile(t, "scalar.yaml", "target: "+src+"\n")
+	scalarList := writeFile(t, "scalar.yaml", "target: {url: "+src+"}\n")
 	tests := []struct {
 		args []string
 		want string
@@ -76,7 +76,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"precheck", "--source", src, "--tables", "shop"}, `--tables/--exclude-tables: bad table pattern: "shop" must be db.table`},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--exclude-tables", "shop.[x"}, `"shop.[x"`},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--server-id", "0"}, "--server-id 0"},
-		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--server-id", "abc"}, `invalid value "abc" for flag -server-id`},
+		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--server-id", "abc"}, `invalid value "abc" for --server-id: a whole number`},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--timeout", "0s"}, "--timeout 0s"},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--topic-prefix", "my topics"}, "--topic-prefix: "},
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--brokers", "kafka"}, `--brokers: "kafka" is not host:port`},
@@ -88,7 +88,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"precheck", "--source", src, "--tables", "shop.*", "--target", src, "--target-password-file", "a", "--target-password-file", "b"}, "2 --target-password-file for 1 --target"},
 		{[]string{"precheck", "--config", badKey}, `unknown key "tabels"`},
 		{[]string{"precheck", "--config", badYAML}, "config file " + badYAML + ": yaml:"},
-		{[]string{"precheck", "--config", scalarList, "--source", src, "--tables", "shop.*"}, "target must be a YAML list"},
+		{[]string{"precheck", "--config", scalarList, "--source", src, "--tables", "shop.*"}, "target must be a YAML list (one \"- value\" line per item) or a comma-separated string"},
 		{[]string{"precheck", "--config", "/nonexistent/syncline.yaml"}, "config file /nonexistent/syncline.yaml: open"},
 		{[]string{"capture", "--bogus"}, "syncline: unknown flag --bogus; see 'syncline capture --help'"},
 	}

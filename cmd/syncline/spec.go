@@ -58,6 +58,15 @@ func applySpec(c *cli.Context, spec *task.Spec, flags []cli.Flag) error {
 	if err != nil {
 		return err
 	}
+	for _, f := range flags {
+		// A list flag may be one comma-separated string, as on the command
+		// line.
+		if _, isList := f.(*altsrc.StringSliceFlag); isList {
+			if s, ok := values[f.Names()[0]].(string); ok {
+				values[f.Names()[0]] = []any{s}
+			}
+		}
+	}
 	src := altsrc.NewMapInputSource(c.String(flagConfig), values)
 	if err := altsrc.ApplyInputSourceValues(c, src, flags); err != nil {
 		return usagef(c, "task spec %s: %v", c.String(flagConfig), err)

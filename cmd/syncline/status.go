@@ -83,12 +83,20 @@ func watchStatus(ctx context.Context, mon *status.Monitor, w io.Writer, interval
 		defer cancel()
 		return mon.Collect(cctx)
 	}
+	// With --watch, a failure that lasts is written once, then every
+	// repeatEvery, not every interval.
+	failures := repeatLimiter{every: repeatEvery}
+	failed := func(err error) {
+		if ok, held := failures.allow(time.Now()); ok {
+			fmt.Fprintf(w, "status: %v (trying again every %s%s)\n", err, interval, heldBack(held))
+		}
+	}
 	prev, err := collect()
 	switch {
 	case err != nil && !watch:
 		return err
 	case err != nil:
-		fmt.Fprintf(w, "status: %v\n", err)
+		failed(err)
 	default:
 		if watch {
 			if err := writeScreen(w, prev, nil); err != nil {
@@ -115,11 +123,12 @@ func watchStatus(ctx context.Context, mon *status.Monitor, w io.Writer, interval
 		case err != nil && !watch:
 			return err
 		case err != nil:
-			fmt.Fprintf(w, "status: %v (trying again in %s)\n", err, interval)
+			failed(err)
 			continue
 		case !watch:
 			return rep.WriteText(w, prev)
 		}
+		failures.reset()
 		if err := writeScreen(w, rep, prev); err != nil {
 			return err
 		}

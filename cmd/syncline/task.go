@@ -37,7 +37,7 @@ const defaultStopTimeout = 3 * time.Minute
 func taskCommand() *cli.Command {
 	sub := func(cmd *cli.Command, args bool, extra ...cli.Flag) *cli.Command {
 		cmd.Flags = append(append(extra, altsrc.NewStringFlag(&cli.StringFlag{Name: flagSource, Usage: "the source (from the spec)"}),
-			altsrc.NewStringFlag(&cli.StringFlag{Name: flagSourcePasswordFile, Usage: "read the source's password from `FILE`"})), kafkaFlags()...)
+			altsrc.NewStringFlag(&cli.StringFlag{Name: flagSourcePasswordFile, Usage: "read the source's password from `FILE`"})), oneShotKafkaFlags()...)
 		action := cmd.Action
 		cmd = newCommand(cmd)
 		// newCommand's action refuses arguments; add-tables takes some.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -93,8 +92,11 @@ func runVerify(c *cli.Context) error {
 	}
 	if !rep.Equal() {
 		s := rep.Summary
-		return &exitError{code: exitFailed, msg: fmt.Sprintf("syncline: verify: %d rows differ in %d of %d tables, %d tables could not be compared",
-			s.Differences(), s.DifferentTables, s.Tables, s.FailedTables)}
+		msg := fmt.Sprintf("syncline: verify: %s in %d of %s", plural(int(s.Differences()), "row differs", "rows differ"), s.DifferentTables, plural(s.Tables, "table", "tables"))
+		if s.FailedTables > 0 {
+			msg += fmt.Sprintf(", %s", plural(s.FailedTables, "table could not be compared", "tables could not be compared"))
+		}
+		return &exitError{code: exitFailed, msg: msg}
 	}
 	return nil
 }
@@ -111,10 +113,8 @@ func verifyConfig(c *cli.Context) (verify.Config, error) {
 	if spec != nil {
 		required = required[:2]
 	}
-	for _, name := range required {
-		if strings.TrimSpace(c.String(name)) == "" {
-			return cfg, usagef(c, "missing required flag --%s", name)
-		}
+	if err := requireFlags(c, required...); err != nil {
+		return cfg, err
 	}
 	src, err := endpointFlag(c, flagSource, c.String(flagSource), c.String(flagSourcePasswordFile))
 	if err != nil {

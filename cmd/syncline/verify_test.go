@@ -34,7 +34,7 @@ func TestVerifyCommand(t *testing.T) {
 		"--chunk-rows", "10", "--recheck-wait", "100ms", "--recheck-attempts", "1", "--log-level", "warn"}
 
 	code, out, errOut := runCLI(t, args...)
-	if code != exitOK || !strings.Contains(out, "EQUAL: 1 tables (1 equal") {
+	if code != exitOK || !strings.Contains(out, "EQUAL: 1 table (1 equal") {
 		t.Fatalf("equal tables: status %d\n%s%s", code, out, errOut)
 	}
 
@@ -47,7 +47,7 @@ func TestVerifyCommand(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if code != exitFailed || !strings.Contains(errOut, "syncline: verify: 3 rows differ in 1 of 1 tables") {
+	if code != exitFailed || !strings.Contains(errOut, "syncline: verify: 3 rows differ in 1 of 1 table\n") {
 		t.Fatalf("changed target: status %d, want %d\n%s%s", code, exitFailed, out, errOut)
 	}
 	if strings.Contains(out+errOut, src.URL("")) || strings.Contains(out+errOut, tgt.URL("")) {

@@ -84,6 +84,11 @@ func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOp
 		return fmt.Errorf("prepare %s: %w", name, err)
 	}
 	err := s.withConn(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		if len(t.Key) > 0 {
+			if err := createSchema(ctx, c, t.Database); err != nil {
+				return err
+			}
+		}
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			q := tx
 			cur, err := current(ctx, q, t.Database, t.Name, len(t.Key) > 0)
@@ -171,6 +176,27 @@ func castFrom(col, from, to string) string {
 		return col + "::bigint::" + to
 	}
 	return col + "::" + to
+}
+
+// createSchema creates a schema unless it exists, in a transaction of its
+// own. CREATE SCHEMA IF NOT EXISTS is not atomic: when two sessions create
+// the same schema at once (appliers or partitions on a fresh target), the
+// later one fails on pg_namespace's unique index once the other has
+// committed it. That error means the schema exists: success.
+func createSchema(ctx context.Context, c *pgx.Conn, name string) error {
+	var exists bool
+	err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)", name).Scan(&exists)
+	if err == nil && !exists {
+		_, err = c.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(name))
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P06" || pe.Code == "23505" && pe.ConstraintName == "pg_namespace_nspname_index") {
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("create schema %s: %w", name, err)
+	}
+	return nil
 }
 
 // create creates the schema and the table.

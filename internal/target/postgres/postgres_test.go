@@ -474,3 +474,35 @@ func TestTargetDown(t *testing.T) {
 		t.Fatalf("write after the restart: %v", err)
 	}
 }
+
+// TestCreateSchemaRace prepares tables of one new schema from several
+// sinks at once, as appliers and partitions do on a fresh target: the
+// sessions that lose the race to create the schema succeed too, rather
+// than failing (and being retried with a warning).
+func TestCreateSchemaRace(t *testing.T) {
+	pg := testenv.Postgres(t)
+	db := pg.NewDatabase(t)
+	const sinks = 6
+	var all []*postgres.Sink
+	for range sinks {
+		s := newSink(t, pg.URL(db))
+		defer s.Close()
+		all = append(all, s)
+	}
+	ctx := context.Background()
+	for round := range 5 {
+		errs := make(chan error, sinks)
+		for i, s := range all {
+			go func() {
+				tab := schema.Table{Database: fmt.Sprint("race", round), Name: fmt.Sprint("t", i), Key: []string{"id"},
+					Columns: []schema.Column{{Name: "id", Type: mustType(t, "int")}}}
+				errs <- s.Prepare(ctx, tab, apply.PrepareOptions{})
+			}()
+		}
+		for range sinks {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+	}
+}
