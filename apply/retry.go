@@ -11,7 +11,7 @@ import (
 )
 
 // retryLogEvery rate-limits the log line of a retry loop.
-const retryLogEvery = 30 * time.Second
+const retryLogEvery = retry.LogEvery
 
 // ErrRetryWindow is wrapped by the error of an operation that kept failing
 // with retryable errors for the whole retry window.

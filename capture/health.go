@@ -118,7 +118,7 @@ func startupFault(err error) bool {
 
 // Logging of a failing capture: the first failure of a streak at once,
 // then at most one line per failLogEvery.
-const failLogEvery = 30 * time.Second
+const failLogEvery = retry.LogEvery
 
 // streak follows a capture's failures from the first of a streak to its
 // recovery (the next commit), for the log, the metrics and Health. Only

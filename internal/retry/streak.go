@@ -2,6 +2,10 @@ package retry
 
 import "time"
 
+// LogEvery rate-limits the log lines of a failing streak: the first
+// failure is logged at once, then at most one line per LogEvery.
+const LogEvery = 30 * time.Second
+
 // Streak is the bookkeeping of one dependency's failures, from the first
 // failure of a streak to its recovery: when it began failing, how many
 // retries it took, the class of the last error. Components keep one per
