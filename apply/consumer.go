@@ -130,8 +130,7 @@ func (a *Apply) run(ctx context.Context) error {
 	defer admCl.Close()
 	r := &run{
 		Apply: a, adm: kadm.NewClient(admCl), reg: event.NewRegistry(srcl),
-		retry: retrier{window: a.cfg.RetryWindow, minWait: a.cfg.RetryBackoffMin, maxWait: a.cfg.RetryBackoffMax,
-			log: a.log, health: a.health},
+		retry:  retrier{policy: a.cfg.retryPolicy(), log: a.log, health: a.health},
 		codecs: map[int]*event.EnvelopeCodec{}, prepared: map[tableName]string{},
 		buf: newBuffer(), er: event.NewEnvelopeReader(),
 	}
@@ -704,7 +703,7 @@ func (r *run) kafkaErrors(ctx context.Context, fetches kgo.Fetches) error {
 			return nil
 		}
 	}
-	if time.Since(since) >= r.cfg.RetryWindow {
+	if r.cfg.retryPolicy().Expired(since, time.Now()) {
 		return fmt.Errorf("kafka: %w (%s, --retry-window)", ErrRetryWindow, r.cfg.RetryWindow)
 	}
 	return nil
@@ -722,11 +721,7 @@ func (r *run) logKafka(msg, topic string, partition int32, err error) {
 // kafkaBackoff is the Kafka client's wait before its next try of a failing
 // request: RetryBackoffMin doubled per failure, up to RetryBackoffMax.
 func (a *Apply) kafkaBackoff(fails int) time.Duration {
-	d := a.cfg.RetryBackoffMin
-	for i := 1; i < fails && d < a.cfg.RetryBackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, a.cfg.RetryBackoffMax)
+	return a.cfg.retryPolicy().Wait(fails)
 }
 
 // closeWithin closes a consumer, allowing the rebalance it may wait for,

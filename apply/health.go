@@ -8,10 +8,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/fault"
+	"github.com/syncline/syncline/internal/retry"
 )
 
 // errorClass names the dependency an error came from, for the
@@ -43,19 +43,7 @@ func classOf(class errorClass, err error) errorClass {
 
 // isAuth reports whether err is a refused login or a missing privilege.
 func isAuth(err error) bool {
-	if errors.Is(err, endpoint.ErrAuth) || errors.Is(err, errPrivilege) {
-		return true
-	}
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		switch ke {
-		case kerr.SaslAuthenticationFailed, kerr.TopicAuthorizationFailed, kerr.GroupAuthorizationFailed,
-			kerr.ClusterAuthorizationFailed, kerr.TransactionalIDAuthorizationFailed:
-			return true
-		}
-	}
-	var re *sr.ResponseError
-	return errors.As(err, &re) && (re.StatusCode == 401 || re.StatusCode == 403)
+	return retry.IsAuth(err) || errors.Is(err, errPrivilege)
 }
 
 // errPrivilege marks a target error that says the user lacks a privilege;
@@ -79,14 +67,14 @@ func (e privilegeError) Error() string   { return e.err.Error() }
 func (e privilegeError) Unwrap() []error { return []error{e.err, errPrivilege} }
 
 // markPermanent marks the errors that no retry cures and that concern apply
-// as a whole, not one record, with fault.Permanent: refused credentials or
-// privileges, a missing database, a changed primary key.
+// as a whole, not one record, with fault.Permanent: those retry.IsPermanent
+// knows (refused credentials, a bad URL), a missing privilege or database, a
+// changed primary key, a fenced instance id.
 func markPermanent(err error) error {
-	switch {
-	case err == nil, fault.IsPermanent(err):
+	if err == nil || fault.IsPermanent(err) {
 		return err
-	case isAuth(err), errors.Is(err, endpoint.ErrUnknownDatabase), errors.Is(err, ErrKeyChanged),
-		errors.Is(err, kerr.FencedInstanceID):
+	}
+	if retry.IsPermanent(err, errPrivilege, endpoint.ErrUnknownDatabase, ErrKeyChanged, kerr.FencedInstanceID) {
 		return fault.Permanent(err)
 	}
 	return err
@@ -114,28 +102,31 @@ func isKafkaTransient(err error) bool {
 	return false
 }
 
-// health follows apply's failure streaks, per dependency: when the current
-// streak of failures began (zero when healthy) and the class of the last
-// error. It feeds the metrics and readiness.
+// health follows apply's failure streaks, per dependency (retry.Streak):
+// when the current streak of failures began (zero when healthy) and the
+// class of the last error. It feeds the metrics and readiness.
 type health struct {
 	metrics *Metrics
 
 	mu      sync.Mutex
-	since   map[errorClass]time.Time // start of each failing dependency's streak
-	started bool                     // the consumer started
+	streaks map[errorClass]*retry.Streak // each dependency's streak
+	started bool                         // the consumer started
 }
 
 func newHealth(m *Metrics) *health {
-	return &health{metrics: m, since: map[errorClass]time.Time{}}
+	return &health{metrics: m, streaks: map[errorClass]*retry.Streak{}}
 }
 
 // failed records a failure of class; retrying says whether apply retries
 // it (a retry is counted).
 func (h *health) failed(class errorClass, retrying bool) {
 	h.mu.Lock()
-	if _, ok := h.since[class]; !ok && retrying {
-		h.since[class] = time.Now()
+	st := h.streaks[class]
+	if st == nil {
+		st = &retry.Streak{}
+		h.streaks[class] = st
 	}
+	st.Fail(string(class), retrying, time.Now())
 	first := h.firstLocked()
 	h.mu.Unlock()
 	h.metrics.failure(class, retrying, first)
@@ -144,11 +135,11 @@ func (h *health) failed(class errorClass, retrying bool) {
 // ok ends the failure streak of class.
 func (h *health) ok(class errorClass) {
 	h.mu.Lock()
-	if _, ok := h.since[class]; !ok {
+	st := h.streaks[class]
+	if st == nil || !st.OK() {
 		h.mu.Unlock()
 		return
 	}
-	delete(h.since, class)
 	first := h.firstLocked()
 	h.mu.Unlock()
 	h.metrics.failing(first)
@@ -158,15 +149,18 @@ func (h *health) ok(class errorClass) {
 func (h *health) failingSince(class errorClass) time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.since[class]
+	if st := h.streaks[class]; st != nil {
+		return st.Since
+	}
+	return time.Time{}
 }
 
 // firstLocked returns the start of the oldest streak, zero when none.
 func (h *health) firstLocked() time.Time {
 	var first time.Time
-	for _, t := range h.since {
-		if first.IsZero() || t.Before(first) {
-			first = t
+	for _, st := range h.streaks {
+		if st.Failing() && (first.IsZero() || st.Since.Before(first)) {
+			first = st.Since
 		}
 	}
 	return first
@@ -187,8 +181,8 @@ func (a *Apply) Ready() (bool, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, c := range []errorClass{classKafka, classTarget, classRegistry} {
-		if t, ok := h.since[c]; ok {
-			return false, fmt.Sprintf("%s failing for %s; retrying", c, time.Since(t).Round(time.Second))
+		if st := h.streaks[c]; st != nil && st.Failing() {
+			return false, fmt.Sprintf("%s failing for %s; retrying", c, time.Since(st.Since).Round(time.Second))
 		}
 	}
 	if !h.started {

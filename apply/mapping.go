@@ -33,27 +33,11 @@ func withMapping(sink Sink, m *task.Mapping) Sink {
 	return &mappedSink{sink: sink, m: m, filters: map[string]*rules.Filter{}}
 }
 
-// table renames and narrows a table shape.
+// table renames and narrows a table shape (task.TableMapping.Shape).
 func (s *mappedSink) table(t schema.Table) (schema.Table, task.TableMapping, error) {
 	tm := s.m.Table(t.Database, t.Name)
-	if tm.Identity(t.Database, t.Name) {
-		return t, tm, nil
-	}
-	out := schema.Table{Database: tm.Database, Name: tm.Table}
-	for _, c := range t.Columns {
-		if tm.Drop[c.Name] {
-			continue
-		}
-		c.Name = tm.Column(c.Name)
-		out.Columns = append(out.Columns, c)
-	}
-	for _, k := range t.Key {
-		if tm.Drop[k] {
-			return t, tm, fmt.Errorf("%s.drop-columns: %q is in the key of %s.%s, which the target needs", tm.Path, k, t.Database, t.Name)
-		}
-		out.Key = append(out.Key, tm.Column(k))
-	}
-	return out, tm, nil
+	mt, err := tm.Shape(t)
+	return mt, tm, err
 }
 
 // Prepare implements Sink.

@@ -2,20 +2,16 @@ package apply
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"syscall"
 	"time"
 
-	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/retry"
 )
 
 // retryLogEvery rate-limits the log line of a retry loop.
-const retryLogEvery = 30 * time.Second
+const retryLogEvery = retry.LogEvery
 
 // ErrRetryWindow is wrapped by the error of an operation that kept failing
 // with retryable errors for the whole retry window.
@@ -24,39 +20,17 @@ var ErrRetryWindow = errors.New("retry window exhausted")
 // IsRetryable reports whether trying again may succeed: errors marked with
 // Retryable, connection failures (refused, reset, unreachable, timeouts,
 // closed connections) and the endpoint package's unreachable errors. It is
-// the one place that decides; sinks mark their drivers' transient errors
-// (deadlocks, server shutting down) with Retryable.
-func IsRetryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, ErrRetryable),
-		errors.Is(err, endpoint.ErrUnreachable),
-		errors.Is(err, driver.ErrBadConn),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED),
-		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
-		errors.As(err, &ne):
-		return true
-	}
-	return false
-}
+// retry.IsTransient, the one place that decides; sinks mark their drivers'
+// transient errors (deadlocks, server shutting down) with Retryable.
+func IsRetryable(err error) bool { return retry.IsTransient(err) }
 
 // retrier runs operations again while they fail with retryable errors, with
 // exponential backoff between minWait and maxWait, for at most its window.
 // It tells health about every failure and success, per dependency.
 type retrier struct {
-	window           time.Duration
-	minWait, maxWait time.Duration
-	log              *slog.Logger
-	health           *health
+	policy retry.Policy
+	log    *slog.Logger
+	health *health
 }
 
 // do runs op until it succeeds, fails with an error that is not retryable,
@@ -66,7 +40,6 @@ type retrier struct {
 func (r retrier) do(ctx context.Context, class errorClass, what string, op func(ctx context.Context) error) error {
 	var (
 		first   time.Time
-		wait    = r.minWait
 		lastLog time.Time
 		tries   int
 	)
@@ -91,23 +64,27 @@ func (r retrier) do(ctx context.Context, class errorClass, what string, op func(
 		if first.IsZero() {
 			first = now
 		}
-		if now.Sub(first) >= r.window {
-			return fmt.Errorf("%w (%s, --retry-window): %w", ErrRetryWindow, r.window, err)
+		if r.policy.Expired(first, now) {
+			return fmt.Errorf("%w (%s, --retry-window): %w", ErrRetryWindow, r.policy.Window, err)
 		}
 		tries++
 		r.health.failed(class, true)
 		if now.Sub(lastLog) >= retryLogEvery {
 			lastLog = now
 			r.log.Warn("retrying", "operation", what, "error", err, "retries", tries,
-				"failing_for", now.Sub(first).Round(time.Second), "retry_window", r.window)
+				"failing_for", now.Sub(first).Round(time.Second), "retry_window", r.policy.Window)
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(r.policy.Wait(tries))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
 		}
-		wait = min(wait*2, r.maxWait)
 	}
+}
+
+// retryPolicy is the retry policy of Kafka, the registry and the target.
+func (c *Config) retryPolicy() retry.Policy {
+	return retry.Policy{Window: c.RetryWindow, Min: c.RetryBackoffMin, Max: c.RetryBackoffMax}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/syncline/syncline/internal/event"
+	"github.com/syncline/syncline/internal/retry"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -175,22 +176,13 @@ var ErrUnsupportedDDL = errors.New("schema change not supported by the target")
 // target, is not apply's own, and the policy is ExistingFail.
 var ErrExistingTable = errors.New("table already exists in the target")
 
-// ErrRetryable marks errors after which trying again may succeed.
-var ErrRetryable = errors.New("retryable")
+// ErrRetryable marks errors after which trying again may succeed: it is
+// retry.ErrTransient.
+var ErrRetryable = retry.ErrTransient
 
 // Retryable marks err as retryable (it then wraps ErrRetryable); nil stays
-// nil.
-func Retryable(err error) error {
-	if err == nil || errors.Is(err, ErrRetryable) {
-		return err
-	}
-	return retryableError{err}
-}
-
-type retryableError struct{ err error }
-
-func (e retryableError) Error() string   { return e.err.Error() }
-func (e retryableError) Unwrap() []error { return []error{e.err, ErrRetryable} }
+// nil. It is retry.Transient.
+func Retryable(err error) error { return retry.Transient(err) }
 
 // ErrKeyChanged is wrapped by Prepare's error when the target table's
 // primary key is not the key of the rows to write.

@@ -2,8 +2,8 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +13,7 @@ import (
 	"github.com/syncline/syncline/apply"
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/pipeline"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -52,33 +53,18 @@ func (h *harness) delayBench(ctx context.Context) []Result {
 	if err != nil {
 		return fail(err)
 	}
-	c, err := capture.New(ccfg)
-	if err != nil {
-		return fail(err)
+	// The pipeline syncline dev runs: capture and an apply to MySQL.
+	pcfg := pipeline.Config{
+		Capture: ccfg, Logger: h.log,
+		Applies: []pipeline.Apply{{Target: h.tgt, Config: apply.Config{
+			Kafka: topics.Kafka{Brokers: h.srv.Kafka.Brokers}, RegistryURL: h.srv.Kafka.RegistryURL,
+			Prefix: prefix, Group: prefix + "-mysql",
+		}}},
+		NewSink: func(tgt endpoint.Endpoint, _ *slog.Logger) (apply.Sink, error) {
+			return h.sink(tgt)
+		},
 	}
-	sink, err := h.sink(h.tgt)
-	if err != nil {
-		return fail(err)
-	}
-	defer sink.Close()
-	a, err := apply.New(apply.Config{
-		Kafka: topics.Kafka{Brokers: h.srv.Kafka.Brokers}, RegistryURL: h.srv.Kafka.RegistryURL,
-		Prefix: prefix, Group: prefix + "-mysql", Logger: h.log,
-	}, sink)
-	if err != nil {
-		return fail(err)
-	}
-	watchCapture, stopCapture := background(ctx, "capture", c.Run)
-	watchApply, stopApply := background(ctx, "apply", a.Run)
-	watch, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	for _, w := range []context.Context{watchCapture, watchApply} {
-		context.AfterFunc(w, func() { cancel(context.Cause(w)) })
-	}
-	stopAll := func() error {
-		cancel(nil)
-		return errors.Join(stopCapture(), stopApply())
-	}
+	watch, stopAll := background(ctx, "pipeline", func(ctx context.Context) error { return pipeline.Run(ctx, pcfg) })
 
 	writer, err := endpoint.DialMySQL(ctx, h.src, 10*time.Second)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/internal/event"
+	"github.com/syncline/syncline/internal/retry"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
@@ -102,7 +103,8 @@ type run struct {
 // it published is committed with its checkpoint, or aborted.
 //
 // A failure that may pass (a lost connection, Kafka unavailable) restarts
-// the capture from its last checkpoint, with backoff, for up to RetryWindow;
+// the capture from its last checkpoint, with backoff between
+// RetryBackoffMin and RetryBackoffMax, for up to RetryWindow (retry.Policy);
 // one that needs a person (a setting, a purged position, a keyless table, an
 // unreadable DDL, refused credentials or privileges) stops it at once with
 // an error marked fault.Permanent. Before capture has a checkpoint (its
@@ -114,7 +116,7 @@ type run struct {
 func (c *Capture) Run(ctx context.Context) error {
 	s := &streak{log: c.log, metrics: c.cfg.Metrics, health: c.cfg.Health}
 	s.notReady("starting: connecting to Kafka and the source")
-	backoff := time.Second
+	policy := retry.Policy{Window: c.cfg.RetryWindow, Min: c.cfg.RetryBackoffMin, Max: c.cfg.RetryBackoffMax}
 	established := false // a checkpoint was found or committed
 	for {
 		r := &run{Capture: c, gtidSet: map[uint32]string{}, streak: s, established: established}
@@ -134,10 +136,9 @@ func (c *Capture) Run(ctx context.Context) error {
 			s.stopped(err)
 			return fault.Permanent(err)
 		}
-		if r.committed {
-			backoff = time.Second
-		}
-		if failingFor := s.failure(err, backoff); failingFor > c.cfg.RetryWindow {
+		// The streak, and with it the backoff, starts over after a commit.
+		backoff := policy.Wait(s.Retries + 1)
+		if failingFor := s.failure(err, backoff); failingFor > policy.Window {
 			return fmt.Errorf("giving up after retrying for %s: %w", c.cfg.RetryWindow, err)
 		}
 		select {
@@ -145,23 +146,19 @@ func (c *Capture) Run(ctx context.Context) error {
 			return nil
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, time.Minute)
 	}
 }
 
-// permanent reports whether an error needs a person rather than a retry.
+// permanent reports whether an error needs a person rather than a retry:
+// one retry.IsPermanent knows (refused credentials, a bad URL) or one of
+// capture's own. Any other error is retried.
 func permanent(err error) bool {
-	for _, target := range []error{
+	return retry.IsPermanent(err,
 		ErrPositionPurged, ErrUnparsedDDL, ErrBinlogOff, ErrNotRowFormat, ErrNotFullImage,
-		ErrNoRowMetadata, ErrNoTablesFound, errBadTable, endpoint.ErrAuth, endpoint.ErrBadURL,
+		ErrNoRowMetadata, ErrNoTablesFound, errBadTable,
 		schema.ErrNoKey, schema.ErrUnsupportedType, schema.ErrNoRowMetadata, errCheckpoint, errUndecodable,
 		errBadRules, task.ErrBadSpec, errOversized, errPrivilege,
-	} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return isKafkaAuth(err)
+	)
 }
 
 func (r *run) run(ctx context.Context) error {

@@ -41,6 +41,10 @@ const (
 	DefaultChunkTime     = time.Second
 	DefaultRetryWindow   = 12 * time.Hour
 	DefaultKafkaTimeout  = 30 * time.Second
+	// DefaultRetryBackoffMin and DefaultRetryBackoffMax bound the wait
+	// before capture restarts after a failure that may pass.
+	DefaultRetryBackoffMin = time.Second
+	DefaultRetryBackoffMax = time.Minute
 )
 
 // maxRecordBytes bounds Config.MaxRecordBytes: Kafka's record batch sizes
@@ -105,6 +109,12 @@ type Config struct {
 	// RetryWindow is how long capture keeps restarting after failures that
 	// may pass, such as a lost connection (DefaultRetryWindow).
 	RetryWindow time.Duration
+	// RetryBackoffMin and RetryBackoffMax bound the wait before capture
+	// restarts after such a failure: it starts at RetryBackoffMin, doubles
+	// per failure up to RetryBackoffMax, and starts over after a commit
+	// (DefaultRetryBackoffMin, DefaultRetryBackoffMax).
+	RetryBackoffMin time.Duration
+	RetryBackoffMax time.Duration
 	// Oversized says what to do with a row change larger than a Kafka
 	// record may be (OversizedStop by default).
 	Oversized OversizedMode
@@ -163,6 +173,12 @@ func (c *Config) setDefaults() {
 	if c.RetryWindow == 0 {
 		c.RetryWindow = DefaultRetryWindow
 	}
+	if c.RetryBackoffMin == 0 {
+		c.RetryBackoffMin = DefaultRetryBackoffMin
+	}
+	if c.RetryBackoffMax == 0 {
+		c.RetryBackoffMax = max(DefaultRetryBackoffMax, c.RetryBackoffMin)
+	}
 	if c.Oversized == "" {
 		c.Oversized = OversizedStop
 	}
@@ -198,6 +214,12 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := c.Tables.(*task.Objects); c.Task != "" && !ok {
 		errs = append(errs, errors.New("task: a task's capture selects tables with the spec's objects"))
+	}
+	if c.RetryBackoffMin < time.Millisecond {
+		errs = append(errs, fmt.Errorf("retry-backoff-min: %s must be at least 1ms", c.RetryBackoffMin))
+	}
+	if c.RetryBackoffMax < c.RetryBackoffMin {
+		errs = append(errs, fmt.Errorf("retry-backoff-max: %s must not be below --retry-backoff-min %s", c.RetryBackoffMax, c.RetryBackoffMin))
 	}
 	switch c.Snapshot {
 	case SnapshotInitial, SnapshotNever, SnapshotWhenNeeded:

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
-	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/retry"
 )
 
 // Health receives whether capture does its job: NotReady with a one-line
@@ -70,13 +70,6 @@ var accessDenied = map[uint16]bool{
 	mysql.ER_SPECIFIC_ACCESS_DENIED_ERROR: true, // 1227 REPLICATION SLAVE/CLIENT
 }
 
-// kafkaAuth are Kafka's errors of refused credentials or authorization.
-var kafkaAuth = []error{
-	kerr.SaslAuthenticationFailed, kerr.TopicAuthorizationFailed, kerr.ClusterAuthorizationFailed,
-	kerr.TransactionalIDAuthorizationFailed, kerr.GroupAuthorizationFailed, kerr.IllegalSaslState,
-	kerr.UnsupportedSaslMechanism,
-}
-
 // errorClass returns the class of err and, when it is one table's, the
 // table.
 func errorClass(err error) (class, table string) {
@@ -87,7 +80,7 @@ func errorClass(err error) (class, table string) {
 	var me *mysql.MyError
 	switch {
 	case errors.Is(err, endpoint.ErrAuth), errors.Is(err, errPrivilege),
-		errors.As(err, &me) && accessDenied[me.Code], isKafkaAuth(err):
+		errors.As(err, &me) && accessDenied[me.Code], retry.IsKafkaAuth(err):
 		return ClassAuth, table
 	case class != "":
 		return class, table
@@ -99,15 +92,6 @@ func errorClass(err error) (class, table string) {
 		return ClassSource, ""
 	}
 	return ClassOther, ""
-}
-
-func isKafkaAuth(err error) bool {
-	for _, e := range kafkaAuth {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }
 
 // explain adds the fix to the errors whose driver text lacks one: a
@@ -134,7 +118,7 @@ func startupFault(err error) bool {
 
 // Logging of a failing capture: the first failure of a streak at once,
 // then at most one line per failLogEvery.
-const failLogEvery = 30 * time.Second
+const failLogEvery = retry.LogEvery
 
 // streak follows a capture's failures from the first of a streak to its
 // recovery (the next commit), for the log, the metrics and Health. Only
@@ -144,29 +128,27 @@ type streak struct {
 	metrics *Metrics
 	health  Health
 
-	since   time.Time // first failure of the streak; zero when healthy
-	retries int       // failures in the streak
-	lastLog time.Time
-	ready   bool // Health was told Ready since the last failure
+	retry.Streak           // since, retries and class of the failures
+	lastLog      time.Time // the last log line of the streak
+	ready        bool      // Health was told Ready since the last failure
 }
 
 // failure records a failure that capture retries after backoff and
 // returns how long capture has been failing.
 func (s *streak) failure(err error, backoff time.Duration) time.Duration {
 	now := time.Now()
-	if s.since.IsZero() {
-		s.since, s.retries, s.lastLog = now, 0, time.Time{}
+	if !s.Failing() {
+		s.lastLog = time.Time{}
 	}
-	s.retries++
 	class, table := errorClass(err)
-	s.metrics.failing(s.since, class, table)
+	failingFor := s.Fail(class, true, now)
+	s.metrics.failing(s.Since, class, table)
 	s.metrics.retried()
-	s.notReady(fmt.Sprintf("failing since %s, retrying (%s): %v", s.since.UTC().Format(time.TimeOnly+" UTC"), class, err))
-	failingFor := now.Sub(s.since)
+	s.notReady(fmt.Sprintf("failing since %s, retrying (%s): %v", s.Since.UTC().Format(time.TimeOnly+" UTC"), class, err))
 	if now.Sub(s.lastLog) >= failLogEvery {
 		s.lastLog = now
 		args := []any{"err", err, "class", class, "failing_for", failingFor.Round(time.Second).String(),
-			"retries", s.retries, "retry_in", backoff}
+			"retries", s.Retries, "retry_in", backoff}
 		if table != "" {
 			args = append(args, "table", table)
 		}
@@ -178,7 +160,8 @@ func (s *streak) failure(err error, backoff time.Duration) time.Duration {
 // stopped records a failure that stops capture.
 func (s *streak) stopped(err error) {
 	class, table := errorClass(err)
-	since := s.since
+	s.Class = class
+	since := s.Since
 	if since.IsZero() {
 		since = time.Now()
 	}
@@ -188,9 +171,9 @@ func (s *streak) stopped(err error) {
 
 // committed records a commit: it ends a streak of failures.
 func (s *streak) committed() {
-	if !s.since.IsZero() {
-		s.log.Info("capture recovered", "failing_for", time.Since(s.since).Round(time.Second).String(), "retries", s.retries)
-		s.since, s.retries = time.Time{}, 0
+	if s.Failing() {
+		s.log.Info("capture recovered", "failing_for", time.Since(s.Since).Round(time.Second).String(), "retries", s.Retries)
+		s.OK()
 		s.metrics.healthy()
 	}
 	if !s.ready {

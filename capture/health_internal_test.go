@@ -51,7 +51,7 @@ func TestStreakLogsRateLimited(t *testing.T) {
 		t.Errorf("retries_total %v, want 20", got)
 	}
 	// Half a minute later (the streak began earlier), the next failure logs.
-	s.since = s.since.Add(-failLogEvery)
+	s.Since = s.Since.Add(-failLogEvery)
 	s.lastLog = s.lastLog.Add(-failLogEvery)
 	s.failure(kafkaDown, 2*time.Second)
 	if n := strings.Count(buf.String(), "capture failing"); n != 2 || !strings.Contains(buf.String(), "failing_for=30s") {

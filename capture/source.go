@@ -95,24 +95,47 @@ func listTables(ctx context.Context, conn *client.Conn, sel Selection) (map[stri
 	return out, nil
 }
 
-// checkTables refuses tables capture cannot carry: without a primary key
-// or NOT NULL unique key, or with a column type it does not support.
+// checkTables refuses tables capture cannot carry (CheckTable), with all
+// their errors.
 func checkTables(ctx context.Context, conn *client.Conn, tables map[string]tableRef) error {
 	var errs []error
 	for _, t := range tables {
-		if _, err := mysqlvalue.LoadTable(ctx, conn, t.db, t.name); err != nil {
-			switch {
-			case errors.Is(err, schema.ErrNoKey):
-				errs = append(errs, fmt.Errorf("%w: %s.%s has no primary key or NOT NULL unique key: add one, or leave it out with --exclude-tables", errBadTable, t.db, t.name))
-			case errors.Is(err, schema.ErrUnsupportedType):
-				errs = append(errs, fmt.Errorf("table %s.%s: %w; leave it out with --exclude-tables", t.db, t.name, err))
-			default:
-				errs = append(errs, err)
-			}
+		if _, err := CheckTable(ctx, conn, t.db, t.name); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// CheckTable reads the definition of db.table as capture does and refuses
+// a table capture cannot carry: without a primary key or NOT NULL unique
+// key (the error wraps schema.ErrNoKey), or with a column type it does not
+// support (schema.ErrUnsupportedType); each error names the table and the
+// fix. The definition is valid when the error is nil or wraps
+// schema.ErrNoKey. Other errors are mysqlvalue.LoadTable's. It is the one check
+// of a capturable table, of capture and of precheck.
+func CheckTable(ctx context.Context, conn *client.Conn, db, table string) (schema.Table, error) {
+	def, err := mysqlvalue.LoadTable(ctx, conn, db, table)
+	switch {
+	case err == nil:
+	case errors.Is(err, schema.ErrNoKey):
+		err = badTable{fmt.Errorf("%w: %s.%s has no primary key or NOT NULL unique key: add one, or leave it out with --exclude-tables", errBadTable, db, table), err}
+	case errors.Is(err, schema.ErrUnsupportedType):
+		err = badTable{fmt.Errorf("table %s.%s: %w; leave it out with --exclude-tables", db, table, err), err}
+	}
+	return def, err
+}
+
+// badTable is a table's refusal; it also wraps the cause mysqlvalue.LoadTable
+// returned, but its text is the refusal's.
+type badTable struct{ refusal, cause error }
+
+func (e badTable) Error() string   { return e.refusal.Error() }
+func (e badTable) Unwrap() []error { return []error{e.refusal, e.cause} }
+
+// Cause returns mysqlvalue.LoadTable's error, without the fix, for reports
+// that put the fix apart.
+func (e badTable) Cause() error { return e.cause }
 
 // masterPosition returns the source's current binlog position.
 func masterPosition(conn *client.Conn) (position, error) {

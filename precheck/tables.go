@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/filter"
-	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 )
@@ -16,8 +16,8 @@ import (
 type sourceTable struct {
 	db, name string
 	engine   string
-	def      schema.Table // as mysqlvalue.LoadTable read it; valid when loadErr is nil or wraps schema.ErrNoKey
-	loadErr  error        // mysqlvalue.LoadTable's error
+	def      schema.Table // as capture.CheckTable read it; valid when loadErr is nil or wraps schema.ErrNoKey
+	loadErr  error        // capture.CheckTable's error
 }
 
 // String returns db.table.
@@ -86,7 +86,7 @@ func checkTablesSelected(ctx context.Context, r *run) []Result {
 }
 
 // checkTableDefinitions reads the definition of every selected table with
-// mysqlvalue.LoadTable, as capture does, and fails for those it cannot read for
+// capture.CheckTable, the check capture runs, and fails for those it cannot read for
 // another reason than the ones the later checks report.
 func checkTableDefinitions(ctx context.Context, r *run) []Result {
 	const name = "tables.definition"
@@ -97,7 +97,7 @@ func checkTableDefinitions(ctx context.Context, r *run) []Result {
 	for i := range r.tables {
 		t := &r.tables[i]
 		lctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-		t.def, t.loadErr = mysqlvalue.LoadTable(lctx, r.source.conn, t.db, t.name)
+		t.def, t.loadErr = capture.CheckTable(lctx, r.source.conn, t.db, t.name)
 		cancel()
 		switch {
 		case t.loadErr == nil, errors.Is(t.loadErr, schema.ErrNoKey), errors.Is(t.loadErr, schema.ErrUnsupportedType):
@@ -193,7 +193,7 @@ func checkColumnTypes(_ context.Context, r *run) []Result {
 			checked++
 			out = append(out, fail(name,
 				fmt.Sprintf("change the column to a supported type (CHAR, BINARY or VARCHAR hold these values), or leave the table out with --exclude-tables %s", t),
-				"%v: Syncline cannot capture this column", t.loadErr))
+				"%v: Syncline cannot capture this column", loadCause(t.loadErr)))
 		}
 	}
 	if len(out) == 0 && checked > 0 {
@@ -233,4 +233,14 @@ func checkTableRules(_ context.Context, r *run) []Result {
 		out = append(out, pass(name, "the objects' columns and filters fit the %s with rules", tablesSelected(checked)))
 	}
 	return out
+}
+
+// loadCause returns the cause of capture.CheckTable's refusal of a table,
+// without capture's fix: precheck's results put their own fix apart.
+func loadCause(err error) error {
+	var c interface{ Cause() error }
+	if errors.As(err, &c) {
+		return c.Cause()
+	}
+	return err
 }

@@ -181,13 +181,9 @@ func applyConfig(c *cli.Context) (apply.Config, endpoint.Endpoint, error) {
 	if err != nil {
 		return cfg, target, err
 	}
-	var skip []int64
-	for _, v := range splitList(c.StringSlice(flagSkipDDL)) {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return cfg, target, usagef(c, "--%s %q: give the version number apply named", flagSkipDDL, v)
-		}
-		skip = append(skip, n)
+	skip, err := skipDDLFlag(c)
+	if err != nil {
+		return cfg, target, err
 	}
 	cfg = apply.Config{
 		Kafka: k, RegistryURL: c.String(flagRegistry), Prefix: c.String(flagTopicPrefix),
@@ -212,6 +208,19 @@ func applyConfig(c *cli.Context) (apply.Config, endpoint.Endpoint, error) {
 		return cfg, target, usagef(c, "%v", err)
 	}
 	return cfg, target, nil
+}
+
+// skipDDLFlag parses --skip-ddl. Its error is a usage error.
+func skipDDLFlag(c *cli.Context) ([]int64, error) {
+	var skip []int64
+	for _, v := range splitList(c.StringSlice(flagSkipDDL)) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, usagef(c, "--%s %q: give the version number apply named", flagSkipDDL, v)
+		}
+		skip = append(skip, n)
+	}
+	return skip, nil
 }
 
 // newSink returns the sink for a target endpoint, from the target

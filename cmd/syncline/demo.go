@@ -22,6 +22,7 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/embedded"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/pipeline"
 	"github.com/syncline/syncline/internal/servers"
 	"github.com/syncline/syncline/status"
 	"github.com/syncline/syncline/task"
@@ -173,12 +174,12 @@ func (d *demo) run(ctx context.Context, orders int, metricsAddr string) (err err
 		return fmt.Errorf("--%s: %w", flagMetricsAddr, err)
 	}
 	// Apply to ClickHouse, when this syncline can.
-	var applies []devApply
+	var applies []pipeline.Apply
 	if sink, err := newSink(tgtEP, d.log); err != nil {
 		d.log.Warn("demo runs capture only", "err", err)
 	} else {
 		_ = sink.Close()
-		applies = append(applies, devApply{target: tgtEP, cfg: apply.Config{
+		applies = append(applies, pipeline.Apply{Target: tgtEP, Config: apply.Config{
 			Kafka: capCfg.Kafka, RegistryURL: capCfg.RegistryURL, Prefix: demoPrefix, Group: demoGroup,
 			TopicRefresh: devTopicRefresh, Task: demoPrefix,
 		}})

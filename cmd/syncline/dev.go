@@ -8,10 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/embedded"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/pipeline"
 	"github.com/syncline/syncline/status"
 )
 
@@ -102,38 +101,10 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{flagBrokers, flagRegistry} {
-		if c.IsSet(name) {
-			return usagef(c, "--%s: dev runs its own Kafka and registry; to use yours, run syncline capture and apply", name)
-		}
-	}
-	dir := c.String(flagDataDir)
-	if dir == "" {
-		if dir, err = stateDir("dev"); err != nil {
-			return usagef(c, "--%s: %v", flagDataDir, err)
-		}
-	}
-	svcCfg := embedded.Config{Dir: dir, KafkaPort: c.Int(flagKafkaPort), RegistryPort: c.Int(flagRegistryPort), Logger: log}
-	if err := svcCfg.Validate(); err != nil {
-		return usagef(c, "%v", err)
-	}
-	// Check every flag before starting anything: the embedded addresses
-	// stand in for --brokers and --registry until the services run.
-	if err := c.Set(flagBrokers, "127.0.0.1:"+strconv.Itoa(svcCfg.KafkaPort)); err != nil {
-		return err
-	}
-	if err := c.Set(flagRegistry, "http://127.0.0.1:"+strconv.Itoa(svcCfg.RegistryPort)); err != nil {
-		return err
-	}
-	capCfg, err := captureConfig(c)
+	svcCfg, pcfg, err := devConfig(c, log)
 	if err != nil {
 		return err
 	}
-	applies, err := devApplies(c, capCfg)
-	if err != nil {
-		return err
-	}
-
 	svc, err := embedded.Start(svcCfg)
 	if err != nil {
 		return err
@@ -143,10 +114,10 @@ func runDev(c *cli.Context) error {
 			log.Error("stop embedded kafka and registry", "err", err)
 		}
 	}()
-	capCfg.Kafka.Brokers, capCfg.RegistryURL = svc.Brokers, svc.RegistryURL
-	for i := range applies {
-		applies[i].cfg.Kafka, applies[i].cfg.RegistryURL = capCfg.Kafka, capCfg.RegistryURL
-	}
+	k := pcfg.Capture.Kafka
+	k.Brokers = svc.Brokers
+	pcfg.UseKafka(k, svc.RegistryURL)
+	capCfg, applies := pcfg.Capture, pcfg.Applies
 
 	obs := newObserver()
 	if err := obs.serve(c.Context, c.String(flagMetricsAddr), log); err != nil {
@@ -155,7 +126,7 @@ func runDev(c *cli.Context) error {
 	ctx, cancel := context.WithCancel(c.Context)
 	st := status.Config{Kafka: capCfg.Kafka, RegistryURL: capCfg.RegistryURL, Prefix: capCfg.Prefix}
 	for _, a := range applies {
-		st.Groups = append(st.Groups, a.cfg.Group)
+		st.Groups = append(st.Groups, a.Config.Group)
 	}
 	url, wait, err := pipelineConsole(ctx, c.String(flagConsole), st, obs.reg, log)
 	if err != nil {
@@ -170,30 +141,60 @@ func runDev(c *cli.Context) error {
 	return runPipeline(ctx, log, obs, capCfg, applies)
 }
 
+// devConfig turns the flags into the embedded services' Config and the
+// pipeline's: capture's flags, and one apply per --target. Every flag is
+// checked before anything starts: the embedded addresses stand in for
+// --brokers and --registry until the services run. Every error is a usage
+// error.
+func devConfig(c *cli.Context, log *slog.Logger) (embedded.Config, pipeline.Config, error) {
+	var pcfg pipeline.Config
+	for _, name := range []string{flagBrokers, flagRegistry} {
+		if c.IsSet(name) {
+			return embedded.Config{}, pcfg, usagef(c, "--%s: dev runs its own Kafka and registry; to use yours, run syncline capture and apply", name)
+		}
+	}
+	dir := c.String(flagDataDir)
+	if dir == "" {
+		var err error
+		if dir, err = stateDir("dev"); err != nil {
+			return embedded.Config{}, pcfg, usagef(c, "--%s: %v", flagDataDir, err)
+		}
+	}
+	svcCfg := embedded.Config{Dir: dir, KafkaPort: c.Int(flagKafkaPort), RegistryPort: c.Int(flagRegistryPort), Logger: log}
+	if err := svcCfg.Validate(); err != nil {
+		return svcCfg, pcfg, usagef(c, "%v", err)
+	}
+	if err := c.Set(flagBrokers, "127.0.0.1:"+strconv.Itoa(svcCfg.KafkaPort)); err != nil {
+		return svcCfg, pcfg, err
+	}
+	if err := c.Set(flagRegistry, "http://127.0.0.1:"+strconv.Itoa(svcCfg.RegistryPort)); err != nil {
+		return svcCfg, pcfg, err
+	}
+	capCfg, err := captureConfig(c)
+	if err != nil {
+		return svcCfg, pcfg, err
+	}
+	applies, err := devApplies(c, capCfg)
+	if err != nil {
+		return svcCfg, pcfg, err
+	}
+	return svcCfg, pipeline.Config{Capture: capCfg, Applies: applies}, nil
+}
+
 // devTopicRefresh is how often dev's applies look for new table topics: on
 // one machine, often is cheap.
 const devTopicRefresh = time.Second
 
-// devApply is one apply of a pipeline: its target and configuration.
-type devApply struct {
-	target endpoint.Endpoint
-	cfg    apply.Config
-}
-
 // devApplies turns --target and apply's flags into one apply per target.
 // Every error is a usage error.
-func devApplies(c *cli.Context, capCfg capture.Config) ([]devApply, error) {
+func devApplies(c *cli.Context, capCfg capture.Config) ([]pipeline.Apply, error) {
 	targets, err := targetFlags(c)
 	if err != nil {
 		return nil, err
 	}
-	var skip []int64
-	for _, v := range splitList(c.StringSlice(flagSkipDDL)) {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return nil, usagef(c, "--%s %q: give the version number apply named", flagSkipDDL, v)
-		}
-		skip = append(skip, n)
+	skip, err := skipDDLFlag(c)
+	if err != nil {
+		return nil, err
 	}
 	// The settings are checked even without a target.
 	base := apply.Config{
@@ -206,11 +207,11 @@ func devApplies(c *cli.Context, capCfg capture.Config) ([]devApply, error) {
 		return nil, usagef(c, "%v", err)
 	}
 	groups := devGroups(capCfg.Prefix, targets)
-	var out []devApply
+	var out []pipeline.Apply
 	for i, t := range targets {
 		cfg := base
 		cfg.Group = groups[i]
-		out = append(out, devApply{target: t, cfg: cfg})
+		out = append(out, pipeline.Apply{Target: t, Config: cfg})
 	}
 	return out, nil
 }
@@ -254,73 +255,18 @@ func targetFlags(c *cli.Context) ([]endpoint.Endpoint, error) {
 	return out, nil
 }
 
-// runPipeline runs one capture and the applies until ctx ends or one of
-// them fails; then it stops the others and returns the first error. A
-// target apply cannot write to is a usage error. Each apply's metrics carry
-// the label target=<group>.
-func runPipeline(ctx context.Context, log *slog.Logger, obs *observer, capCfg capture.Config, applies []devApply) error {
-	capCfg.Logger = log
-	capCfg.Metrics = capture.NewMetrics(obs.reg)
+// runPipeline runs the pipeline (package pipeline) with the observer's
+// metrics and readiness. A target apply cannot write to is a usage error.
+func runPipeline(ctx context.Context, log *slog.Logger, obs *observer, capCfg capture.Config, applies []pipeline.Apply) error {
 	capCfg.Health = obs.part("capture")
-	cp, err := capture.New(capCfg)
-	if err != nil {
-		return err
+	err := pipeline.Run(ctx, pipeline.Config{
+		Capture: capCfg, Applies: applies, NewSink: newSink, Logger: log, Registerer: obs.reg,
+		Running: func() { obs.ready.Store(true) },
+	})
+	if te, ok := errors.AsType[*pipeline.TargetError](err); ok {
+		return &usageError{cmd: "dev", problem: oneLine(fmt.Sprintf("--%s: %v", flagTarget, te.Err))}
 	}
-	parts := []pipelinePart{{name: "capture", run: cp.Run}}
-	for _, a := range applies {
-		sink, err := newSink(a.target, log)
-		if err != nil {
-			return &usageError{cmd: "dev", problem: oneLine(fmt.Sprintf("--%s: %v", flagTarget, err))}
-		}
-		defer func() {
-			if err := sink.Close(); err != nil {
-				log.Warn("close target", "target", a.target.Redacted(), "err", err)
-			}
-		}()
-		cfg := a.cfg
-		cfg.Logger = log.With("target", a.target.Redacted())
-		cfg.Metrics = apply.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"target": cfg.Group}, obs.reg))
-		ap, err := apply.New(cfg, sink)
-		if err != nil {
-			return err
-		}
-		parts = append(parts, pipelinePart{name: "apply to " + a.target.Redacted(), run: ap.Run})
-	}
-	log.Info("syncline dev running", "brokers", capCfg.Kafka.String(), "registry", capCfg.RegistryURL,
-		"topic_prefix", capCfg.Prefix, "source", capCfg.Source.Redacted(), "tables", capCfg.Tables.String(),
-		"applies", len(applies))
-	obs.ready.Store(true)
-	return runParts(ctx, parts)
-}
-
-// pipelinePart is one component of a pipeline.
-type pipelinePart struct {
-	name string
-	run  func(ctx context.Context) error
-}
-
-// runParts runs the parts until ctx ends or one fails, then stops the
-// others and returns the first error.
-func runParts(ctx context.Context, parts []pipelinePart) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for _, p := range parts {
-		wg.Go(func() {
-			err := p.run(ctx)
-			if err == nil && ctx.Err() == nil {
-				err = errors.New("stopped")
-			}
-			if err != nil {
-				once.Do(func() { first = fmt.Errorf("%s: %w", p.name, err) })
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	return first
+	return err
 }
 
 // stateDir returns the directory for persistent state named sub:

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 
 	"github.com/syncline/syncline/filter"
-	"github.com/syncline/syncline/rules"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/verify"
@@ -215,53 +213,14 @@ func runningObjects(c *cli.Context, spec *task.Spec) (*task.Objects, error) {
 	return objects, nil
 }
 
-// taskVerifyMapping says how a task puts each source table into a target:
-// capture's rules (kept columns, row filter, operations) and the target's
-// names, dropped columns and filter.
+// taskVerifyMapping says how a task puts each source table into a target
+// (task.Objects.Compose: capture's rules and the target's mapping), in
+// verify's terms.
 func taskVerifyMapping(objects *task.Objects, m *task.Mapping) func(schema.Table) (verify.Mapping, error) {
 	return func(t schema.Table) (verify.Mapping, error) {
-		tm := m.Table(t.Database, t.Name)
-		vm := verify.Mapping{Database: tm.Database, Table: tm.Table, Columns: tm.Columns}
-		tr := objects.Rules(t.Database, t.Name)
-		for _, c := range t.Columns {
-			if slices.Contains(t.Key, c.Name) {
-				continue
-			}
-			if tm.Drop[c.Name] || !tr.KeepColumn(c.Name) {
-				vm.Omit = append(vm.Omit, c.Name)
-			}
-		}
-		var filters []*rules.Filter
-		if tr != nil && tr.Filter != nil {
-			f, err := tr.Filter.Bind(t.Columns)
-			if err != nil {
-				return vm, fmt.Errorf("%s.filter on %s.%s: %w", tr.Path, t.Database, t.Name, err)
-			}
-			filters = append(filters, f)
-		}
-		if tm.Filter != nil {
-			f, err := tm.Filter.Bind(t.Columns)
-			if err != nil {
-				return vm, fmt.Errorf("%s.filter on %s.%s: %w", tm.Path, t.Database, t.Name, err)
-			}
-			filters = append(filters, f)
-		}
-		if len(filters) > 0 {
-			vm.Filter = func(row []any) bool {
-				for _, f := range filters {
-					if !f.Match(row) {
-						return false
-					}
-				}
-				return true
-			}
-		}
-		if tr != nil {
-			if !tr.Ops.Has(rules.Insert) || !tr.Ops.Has(rules.Update) {
-				return vm, fmt.Errorf("%s.operations: the task does not sync every insert and update of %s.%s, so its target is not meant to equal the source", tr.Path, t.Database, t.Name)
-			}
-			vm.KeepExtra = !tr.Ops.Has(rules.Delete)
-		}
-		return vm, nil
+		c, err := objects.Compose(m, t)
+		vm := verify.Mapping{Database: c.Database, Table: c.Table, Columns: c.Columns, Omit: c.Omit,
+			Filter: c.Filter, KeepExtra: c.KeepExtra}
+		return vm, err
 	}
 }
