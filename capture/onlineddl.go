@@ -215,7 +215,12 @@ func (r *run) helperRenamedIn(c ddlChange) bool {
 }
 
 // renameHelperIn handles a helper table renamed to a selected name as a
-// rename, then snapshots the table: its rows were never captured.
+// rename, then snapshots the table: its rows were never captured. The
+// table's topic holds the rows of the table swapped out, which the tool's
+// copy mirrored: like a table snapshotted again after a swap (swap), every
+// binlog change of it is published until its snapshot ends, so a row
+// deleted before the snapshot reads it is deleted in the topic and the
+// targets too (the snapshot no longer finds it).
 func (r *run) renameHelperIn(ctx context.Context, c ddlChange, query string, src sourceInfo) error {
 	r.applyDDL(c)
 	if err := r.publishDDL(ctx, c, query, src); err != nil {
@@ -223,7 +228,7 @@ func (r *run) renameHelperIn(ctx context.Context, c ddlChange, query string, src
 	}
 	ts := r.tables[c.newDB+"."+c.newTable]
 	if ts != nil && r.cfg.Snapshot != SnapshotNever {
-		ts.stage, ts.afterKey, ts.rows = stageSnapshot, nil, 0
+		ts.stage, ts.afterKey, ts.rows, ts.again = stageSnapshot, nil, 0, true
 	}
 	r.log.Warn("online schema change swapped in two statements: the new table is snapshotted", "table", c.newDB+"."+c.newTable, "from", c.table)
 	return nil

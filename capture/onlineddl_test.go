@@ -245,3 +245,61 @@ func TestOnlineDDLDeleteBeforeSnapshotAgain(t *testing.T) {
 		t.Fatalf("the topic replays to %d rows, the source has %d", len(got), len(want))
 	}
 }
+
+// TestOnlineDDLTwoStepDeleteBeforeSnapshot: gh-ost's two-step cut-over
+// (RENAME TABLE t TO _t_del, then _t_gho TO t) snapshots the new t, whose
+// topic still holds the old t's rows; a row deleted before that snapshot
+// reads its first chunk is deleted in the topic too. Capture is stopped
+// while t streams and the cut-over and the delete run meanwhile, so that
+// capture reads both before the snapshot's first chunk.
+func TestOnlineDDLTwoStepDeleteBeforeSnapshot(t *testing.T) {
+	p := newPipeline(t)
+	db := p.src.DB(t, p.db)
+	mustExec(t, db, "CREATE TABLE t (id BIGINT PRIMARY KEY, n INT NOT NULL)")
+	for id := 1; id <= 20; id++ {
+		mustExec(t, db, "INSERT INTO t (id, n) VALUES (?, 0)", id)
+	}
+	topic := p.prefix + "." + p.db + ".t"
+	stop := p.start()
+	waitFor(t, 60*time.Second, "the snapshot", func() bool {
+		cp := p.checkpoint()
+		return cp != nil && cp.Tables[p.db+".t"].Stage == topics.StageStreaming
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	mustExec(t, db, "CREATE /* gh-ost */ TABLE `_t_gho` LIKE `t`")
+	mustExec(t, db, "ALTER /* gh-ost */ TABLE `_t_gho` ADD COLUMN c INT NULL")
+	mustExec(t, db, "INSERT /* gh-ost */ IGNORE INTO `_t_gho` (id, n) (SELECT id, n FROM `t`)")
+	mustExec(t, db, "RENAME /* gh-ost */ TABLE `t` TO `_t_del`")
+	mustExec(t, db, "RENAME /* gh-ost */ TABLE `_t_gho` TO `t`")
+	mustExec(t, db, "DROP /* gh-ost */ TABLE IF EXISTS `_t_del`")
+	mustExec(t, db, "DELETE FROM t WHERE id IN (1, 2, 3)")
+
+	stop = p.start()
+	waitFor(t, 120*time.Second, "the new t's snapshot", func() bool {
+		reads := 0
+		for _, ev := range p.readAll(topic) {
+			if ev.Op == "r" {
+				reads++
+			}
+		}
+		return reads >= 20+17 // the first snapshot's and the new one's
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.checkpoint().Tables[p.db+".t"]; st.Stage != topics.StageStreaming || st.Again {
+		t.Errorf("checkpoint of t: %+v; want it streaming after its snapshot", st)
+	}
+	got, want := replayQuiet(p.readAll(topic)), sourceRows(t, db, "t")
+	if !sameRows(got, want) {
+		for id := range got {
+			if _, ok := want[id]; !ok {
+				t.Errorf("key %d in the topic but deleted in the source", id)
+			}
+		}
+		t.Fatalf("the topic replays to %d rows, the source has %d", len(got), len(want))
+	}
+}
