@@ -37,13 +37,6 @@ func parkable(err error) bool {
 // schema.ErrNoTable) as they are.
 func tableProblem(ctx context.Context, conn *client.Conn, sel Selection, db, name string) error {
 	t, err := mysqlvalue.LoadTable(ctx, conn, db, name)
-	if errors.Is(err, schema.ErrNoKey) {
-		// LoadTable reads the columns and the keys in two queries: a
-		// table dropped between them (gh-ost's _t_del, dropped right
-		// after its two-step cut-over) shows columns but no key. Only a
-		// second look tells a keyless table from a gone one.
-		t, err = mysqlvalue.LoadTable(ctx, conn, db, name)
-	}
 	if err != nil {
 		return err
 	}
