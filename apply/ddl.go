@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
 )
@@ -645,7 +646,13 @@ func (d *ddl) applyLocked(ctx context.Context, idx int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("apply %s (version %d) %q: %w; if the target cannot express it, restart apply with --skip-ddl %d to skip it", what, ev.Version, ev.DDL, err, ev.Version)
+		err = fmt.Errorf("apply %s (version %d) %q: %w; if the target cannot express it, restart apply with --skip-ddl %d to skip it", what, ev.Version, ev.DDL, err, ev.Version)
+		if errors.Is(err, ErrRetryWindow) {
+			return err
+		}
+		// The target refused the statement: it refuses it again after a
+		// restart, until --skip-ddl skips it.
+		return fault.Permanent(err)
 	}
 	d.metrics.schemaChange()
 	log.Info("schema change applied")

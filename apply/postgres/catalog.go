@@ -363,6 +363,23 @@ func renameTable(ctx context.Context, q querier, ev apply.SchemaChange) error {
 		}
 	}
 	old := qualified(ev.Database, ev.Table)
+	// The key's index is named after the table it was created with and
+	// stays in the table's schema: named after the new table, it meets no
+	// index of a table created since under the old name, nor one of the
+	// new schema.
+	rows, err := q.Query(ctx, "SELECT conname::text FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'", old)
+	if err != nil {
+		return fmt.Errorf("read the key of %s.%s: %w", ev.Database, ev.Table, err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("read the key of %s.%s: %w", ev.Database, ev.Table, err)
+	}
+	if want := ev.NewTable + "_pkey"; len(keys) == 1 && keys[0] != want {
+		if _, err := q.Exec(ctx, "ALTER TABLE "+old+" RENAME CONSTRAINT "+quote(keys[0])+" TO "+quote(want)); err != nil {
+			return fmt.Errorf("rename the key of %s.%s: %w", ev.Database, ev.Table, err)
+		}
+	}
 	if ev.NewDatabase != ev.Database {
 		if _, err := q.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(ev.NewDatabase)); err != nil {
 			return fmt.Errorf("create schema %s: %w", ev.NewDatabase, err)
