@@ -327,7 +327,16 @@ func (s *Sink) Prepare(ctx context.Context, t schema.Table, opts apply.PrepareOp
 		renamed := false
 		for _, tc := range cols {
 			to, ok := opts.Renamed[tc.name]
-			if want[tc.name] || !ok || !want[to] || hasColumn(cols, to) {
+			if want[tc.name] || !ok || !want[to] {
+				continue
+			}
+			if hasColumn(cols, to) {
+				// Renamed already, or the new name was added beside the
+				// old column the server could not rename: that column
+				// stays (once dropped here, its values were lost).
+				if !srv.renameColumn {
+					keepOld[tc.name] = true
+				}
 				continue
 			}
 			switch {
