@@ -209,7 +209,10 @@ func (h *history) resolve(n tableName, version int64, upTo int) resolution {
 			return res
 		}
 		ev := h.events[next]
-		from, after = next+1, ev.Version
+		// Only the order counts from here: the events of one statement
+		// (ALTER TABLE t RENAME TO u: an alter_table, then a
+		// rename_table) share its version, and each is followed.
+		from = next + 1
 		switch ev.Kind {
 		case DDLTruncateTable, DDLDropTable, DDLDropDatabase:
 			res.dead = true
