@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
@@ -209,7 +210,10 @@ func (h *history) resolve(n tableName, version int64, upTo int) resolution {
 			return res
 		}
 		ev := h.events[next]
-		from, after = next+1, ev.Version
+		// Only the order counts from here: the events of one statement
+		// (ALTER TABLE t RENAME TO u: an alter_table, then a
+		// rename_table) share its version, and each is followed.
+		from = next + 1
 		switch ev.Kind {
 		case DDLTruncateTable, DDLDropTable, DDLDropDatabase:
 			res.dead = true
@@ -646,7 +650,13 @@ func (d *ddl) applyLocked(ctx context.Context, idx int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("apply %s (version %d) %q: %w; if the target cannot express it, restart apply with --skip-ddl %d to skip it", what, ev.Version, ev.DDL, err, ev.Version)
+		err = fmt.Errorf("apply %s (version %d) %q: %w; if the target cannot express it, restart apply with --skip-ddl %d to skip it", what, ev.Version, ev.DDL, err, ev.Version)
+		if errors.Is(err, ErrRetryWindow) {
+			return err
+		}
+		// The target refused the statement: it refuses it again after a
+		// restart, until --skip-ddl skips it.
+		return fault.Permanent(err)
 	}
 	d.metrics.schemaChange()
 	log.Info("schema change applied")

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/fault"
+	"github.com/syncline/syncline/testenv/ddlcorpus"
 )
 
 // corpusStatement is one statement of testdata/ddl_corpus.sql and what
@@ -31,28 +31,13 @@ type corpusStatement struct {
 // readCorpus reads testdata/ddl_corpus.sql with its placeholders filled.
 func readCorpus(t *testing.T, fill *strings.Replacer) []corpusStatement {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/ddl_corpus.sql")
+	stmts, err := ddlcorpus.Read("testdata/ddl_corpus.sql", fill)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []corpusStatement
-	var cur *corpusStatement
-	for i, line := range strings.Split(string(raw), "\n") {
-		switch {
-		case strings.HasPrefix(line, "-- @"):
-			rest := strings.TrimPrefix(line, "-- @")
-			out = append(out, corpusStatement{line: i + 1, expect: strings.TrimSpace(rest)})
-			cur = &out[len(out)-1]
-		case strings.HasPrefix(line, "#"):
-		case cur != nil:
-			cur.sql += line + "\n"
-		}
-	}
-	for i := range out {
-		out[i].sql = fill.Replace(strings.TrimSpace(out[i].sql))
-		if out[i].sql == "" {
-			t.Fatalf("ddl_corpus.sql:%d: no statement", out[i].line)
-		}
+	out := make([]corpusStatement, len(stmts))
+	for i, s := range stmts {
+		out[i] = corpusStatement{line: s.Line, sql: s.SQL, expect: s.Expect}
 	}
 	return out
 }

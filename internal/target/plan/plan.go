@@ -268,7 +268,16 @@ func Prepare(t schema.Table, cur Table, opts apply.PrepareOptions, caps Capabili
 	keepOld := map[string]bool{}
 	for i, tc := range cur.Columns {
 		to, ok := opts.Renamed[tc.Name]
-		if want[tc.Name] || !ok || !want[to] || cur.Has(to) {
+		if want[tc.Name] || !ok || !want[to] {
+			continue
+		}
+		if cur.Has(to) {
+			// Renamed already, or the new name was added beside the old
+			// column a target that cannot rename kept: that column stays
+			// (dropped here, its values would be lost).
+			if !caps.RenameColumn {
+				keepOld[tc.Name] = true
+			}
 			continue
 		}
 		switch {

@@ -329,6 +329,9 @@ func runPlan(ctx context.Context, q querier, ops []plan.Op) error {
 		case plan.CreateDatabase:
 			stmts = []string{"CREATE SCHEMA IF NOT EXISTS " + quote(op.NewDatabase)}
 		case plan.RenameTable:
+			if err := renameKey(ctx, q, qt, op.NewTable); err != nil {
+				return err
+			}
 			// A move to another schema, then a rename within it.
 			if op.NewDatabase != op.Database {
 				stmts = append(stmts, "ALTER TABLE "+qt+" SET SCHEMA "+quote(op.NewDatabase))
@@ -349,6 +352,28 @@ func runPlan(ctx context.Context, q querier, ops []plan.Op) error {
 			if _, err := q.Exec(ctx, stmt, args...); err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
+		}
+	}
+	return nil
+}
+
+// renameKey names the primary key of table qt (qualified) after the table
+// it is renamed to. The key's index is named after the table it was created
+// with and stays in the table's schema: named after the new table, it meets
+// no index of a table created since under the old name, nor one of the new
+// schema.
+func renameKey(ctx context.Context, q querier, qt, newTable string) error {
+	rows, err := q.Query(ctx, "SELECT conname::text FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'", qt)
+	if err != nil {
+		return fmt.Errorf("read the key of %s: %w", qt, err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("read the key of %s: %w", qt, err)
+	}
+	if want := newTable + "_pkey"; len(keys) == 1 && keys[0] != want {
+		if _, err := q.Exec(ctx, "ALTER TABLE "+qt+" RENAME CONSTRAINT "+quote(keys[0])+" TO "+quote(want)); err != nil {
+			return fmt.Errorf("rename the key of %s: %w", qt, err)
 		}
 	}
 	return nil
