@@ -34,11 +34,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncline/syncline/apply"
-	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/fault"
 	"github.com/syncline/syncline/filter"
+	applych "github.com/syncline/syncline/internal/target/clickhouse"
 	"github.com/syncline/syncline/testenv"
 	"github.com/syncline/syncline/testenv/ddlcorpus"
 	"github.com/syncline/syncline/topics"
