@@ -71,19 +71,11 @@ func bindRules(t schema.Table, tr *task.TableRules, strict bool) (schema.Table, 
 			return t, nil, fmt.Errorf("%w: %w", errBadRules, err)
 		}
 	}
-	name := t.Database + "." + t.Name
-	for _, k := range t.Key {
-		if slices.Contains(tr.DropColumns, k) {
-			return t, nil, fmt.Errorf("%w: %s.drop-columns: %q is in the key of %s, which is always kept", errBadRules, tr.Path, k, name)
-		}
+	f, err := tr.Bind(t)
+	if err != nil {
+		return t, nil, fmt.Errorf("%w: %w", errBadRules, err)
 	}
-	if tr.Filter != nil {
-		f, err := tr.Filter.Bind(t.Columns)
-		if err != nil {
-			return t, nil, fmt.Errorf("%w: %s.filter on %s: %v", errBadRules, tr.Path, name, err)
-		}
-		n.filter = f
-	}
+	n.filter = f
 	out := t
 	if len(tr.Columns) > 0 || len(tr.DropColumns) > 0 {
 		out.Columns = nil
