@@ -335,10 +335,11 @@ func (r *run) restore(ctx context.Context, cp *topics.Checkpoint, info sourceInf
 	if !resumed {
 		// The first selection: a table that cannot be captured is refused
 		// with the fix. A resumed capture parks it instead (recheckTables).
-		if err := checkTables(ctx, r.conn, selected); err != nil {
+		defs, err := checkTables(ctx, r.conn, selected)
+		if err != nil {
 			return position{}, err
 		}
-		if err := checkRules(ctx, r.conn, r.sel, selected); err != nil {
+		if err := checkRules(ctx, r.conn, r.sel, selected, defs); err != nil {
 			return position{}, err
 		}
 	}

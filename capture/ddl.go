@@ -46,14 +46,14 @@ func (r *run) ddl(ctx context.Context, h *replication.EventHeader, e *replicatio
 			continue
 		}
 		r.applyDDL(c)
-		parked, err := r.parkOnDDL(ctx, c)
+		parked, shape, err := r.parkOnDDL(ctx, c)
 		if err != nil {
 			return err
 		}
 		if parked {
 			continue // a parked table's statements are not published
 		}
-		if err := r.publishDDL(ctx, c, query, src); err != nil {
+		if err := r.publishDDL(ctx, c, query, src, shape); err != nil {
 			return err
 		}
 	}
@@ -109,8 +109,9 @@ func (r *run) applyDDL(c ddlChange) {
 	}
 }
 
-// publishDDL publishes one schema-change event.
-func (r *run) publishDDL(ctx context.Context, c ddlChange, query string, src sourceInfo) error {
+// publishDDL publishes one schema-change event. shape, when not nil, is the
+// table's shape parkOnDDL read for this statement.
+func (r *run) publishDDL(ctx context.Context, c ddlChange, query string, src sourceInfo, shape *loadedTable) error {
 	table := c.table
 	if c.kind == ddlCreateDatabase || c.kind == ddlDropDatabase {
 		table = ""
@@ -140,7 +141,7 @@ func (r *run) publishDDL(ctx context.Context, c ddlChange, query string, src sou
 		shapeDB, shapeTable = c.newDB, c.newTable
 	}
 	if c.kind == ddlCreateTable || c.kind == ddlAlterTable || c.kind == ddlRenameTable {
-		cols, key, err := r.columns(ctx, shapeDB, shapeTable)
+		cols, key, err := r.columns(ctx, shapeDB, shapeTable, shape)
 		if err != nil {
 			return err
 		}
@@ -169,10 +170,24 @@ type columnJSON struct {
 	Nullable bool   `json:"nullable"`
 }
 
+// loadedTable is what mysqlvalue.LoadTable returned for a table, kept so
+// that a statement's check and its event read the source once.
+type loadedTable struct {
+	def schema.Table
+	err error
+}
+
 // columns reads a table's columns and key from the source, as they are
-// when capture handles the statement; nil when the table is gone.
-func (r *run) columns(ctx context.Context, db, table string) ([]columnJSON, []string, error) {
-	t, err := mysqlvalue.LoadTable(ctx, r.conn, db, table)
+// when capture handles the statement (from shape when it was read already);
+// nil when the table is gone.
+func (r *run) columns(ctx context.Context, db, table string, shape *loadedTable) ([]columnJSON, []string, error) {
+	var t schema.Table
+	var err error
+	if shape != nil {
+		t, err = shape.def, shape.err
+	} else {
+		t, err = mysqlvalue.LoadTable(ctx, r.conn, db, table)
+	}
 	if errors.Is(err, schema.ErrNoTable) {
 		return nil, nil, nil
 	}

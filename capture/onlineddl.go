@@ -198,7 +198,7 @@ func (r *run) swap(ctx context.Context, away, in ddlChange, query string, src so
 		ts.stage, ts.afterKey, ts.rows, ts.again = stageSnapshot, nil, 0, true
 	}
 	log.Info("online schema change: tables swapped; publishing it as alter_table", "renamed_columns", renamed)
-	return r.publishDDL(ctx, ddlChange{kind: ddlAlterTable, db: away.db, table: away.table, renamed: maps.Clone(renamed)}, query, src)
+	return r.publishDDL(ctx, ddlChange{kind: ddlAlterTable, db: away.db, table: away.table, renamed: maps.Clone(renamed)}, query, src, nil)
 }
 
 // helperRenamedIn reports whether a rename gives a table that is not
@@ -223,7 +223,7 @@ func (r *run) helperRenamedIn(c ddlChange) bool {
 // targets too (the snapshot no longer finds it).
 func (r *run) renameHelperIn(ctx context.Context, c ddlChange, query string, src sourceInfo) error {
 	r.applyDDL(c)
-	if err := r.publishDDL(ctx, c, query, src); err != nil {
+	if err := r.publishDDL(ctx, c, query, src, nil); err != nil {
 		return err
 	}
 	ts := r.tables[c.newDB+"."+c.newTable]

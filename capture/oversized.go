@@ -178,22 +178,24 @@ func textWithoutColumns(c *tableCodec, row []mysql.FieldValue, idx []int) []mysq
 	return out
 }
 
-// omittedHeader is the header naming the columns at idx.
-func omittedHeader(c *tableCodec, idx []int) []kgo.RecordHeader {
+// columnNames returns the names of the columns at idx.
+func columnNames(c *tableCodec, idx []int) []string {
 	names := make([]string, len(idx))
 	for j, i := range idx {
 		names[j] = c.table.Columns[i].Name
 	}
-	b, _ := json.Marshal(names) // strings only: cannot fail
+	return names
+}
+
+// omittedHeader is the header naming the columns at idx.
+func omittedHeader(c *tableCodec, idx []int) []kgo.RecordHeader {
+	b, _ := json.Marshal(columnNames(c, idx)) // strings only: cannot fail
 	return []kgo.RecordHeader{{Key: event.OmittedColumnsHeader, Value: b}}
 }
 
 // skipped logs and counts a row change published without columns.
 func (p *publisher) skipped(c *tableCodec, key string, size int, idx []int) {
-	names := make([]string, len(idx))
-	for j, i := range idx {
-		names[j] = c.table.Columns[i].Name
-	}
+	names := columnNames(c, idx)
 	p.oversize.log.Warn("row too large for a kafka record; published without its large columns (--oversized skip-columns)",
 		"table", c.name, "key", key, "bytes", size, "limit", p.oversize.max, "omitted", strings.Join(names, ","))
 	p.metrics.oversizedRow(c.name)

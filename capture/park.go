@@ -34,18 +34,19 @@ func parkable(err error) bool {
 // the stream does (a column list naming a column the table lacks is not an
 // error there). It returns nil when the table can be captured, a parkable
 // error when it cannot, and other errors (a lost connection,
-// schema.ErrNoTable) as they are.
-func tableProblem(ctx context.Context, conn *client.Conn, sel Selection, db, name string) error {
+// schema.ErrNoTable) as they are. It also returns what
+// mysqlvalue.LoadTable read.
+func tableProblem(ctx context.Context, conn *client.Conn, sel Selection, db, name string) (schema.Table, error) {
 	t, err := mysqlvalue.LoadTable(ctx, conn, db, name)
 	if err != nil {
-		return err
+		return t, err
 	}
 	if tr := selectionRules(sel, db, name); !tr.Keeps() {
 		if _, _, err := bindRules(t, tr, false); err != nil {
-			return err
+			return t, err
 		}
 	}
-	return nil
+	return t, nil
 }
 
 // parkReason words why a table cannot be captured and what fixes it.
@@ -121,8 +122,9 @@ func (t *tableState) waitsForSnapshot() bool {
 // parkOnDDL checks the table a statement created, altered or renamed and
 // parks it when it cannot be captured. It reports whether the statement's
 // schema-change event is left out: a parked table's statements are not
-// published, except its drop.
-func (r *run) parkOnDDL(ctx context.Context, c ddlChange) (bool, error) {
+// published, except its drop. When it read the table and the event is not
+// left out, it returns the shape it read, for the event's columns.
+func (r *run) parkOnDDL(ctx context.Context, c ddlChange) (bool, *loadedTable, error) {
 	db, name := c.db, c.table
 	switch c.kind {
 	case ddlCreateTable, ddlAlterTable:
@@ -130,30 +132,30 @@ func (r *run) parkOnDDL(ctx context.Context, c ddlChange) (bool, error) {
 		db, name = c.newDB, c.newTable
 	case ddlTruncateTable:
 		ts := r.tables[db+"."+name]
-		return ts != nil && ts.stage == stageParked, nil
+		return ts != nil && ts.stage == stageParked, nil, nil
 	default:
-		return false, nil
+		return false, nil, nil
 	}
 	ts := r.tables[db+"."+name]
 	if ts == nil {
-		return false, nil
+		return false, nil, nil
 	}
-	err := tableProblem(ctx, r.conn, r.sel, db, name)
+	def, err := tableProblem(ctx, r.conn, r.sel, db, name)
 	switch {
 	case errors.Is(err, schema.ErrNoTable):
 		// Gone again since: a later statement says what became of it.
-		return ts.stage == stageParked, nil
+		return ts.stage == stageParked, &loadedTable{def, err}, nil
 	case parkable(err):
 		r.park(ts, err)
-		return true, nil
+		return true, nil, nil
 	case err != nil:
-		return false, fmt.Errorf("check %s after %s: %w", ts.fullName(), c.kind, err)
+		return false, nil, fmt.Errorf("check %s after %s: %w", ts.fullName(), c.kind, err)
 	}
 	if ts.stage == stageParked {
 		r.log.Warn("a parked table can be captured again; re-include it to resume it", "table", ts.fullName(), "how", r.reincludeHint(ts))
-		return true, nil
+		return true, nil, nil
 	}
-	return false, nil
+	return false, &loadedTable{def, nil}, nil
 }
 
 // recheckTables checks every selected table of a resumed capture: those
@@ -163,7 +165,7 @@ func (r *run) parkOnDDL(ctx context.Context, c ddlChange) (bool, error) {
 func (r *run) recheckTables(ctx context.Context) ([]*tableState, error) {
 	var fixed []*tableState
 	for _, ts := range r.tables {
-		err := tableProblem(ctx, r.conn, r.sel, ts.db, ts.name)
+		_, err := tableProblem(ctx, r.conn, r.sel, ts.db, ts.name)
 		switch {
 		case errors.Is(err, schema.ErrNoTable):
 		case parkable(err):
@@ -199,7 +201,7 @@ func (r *run) resync(ctx context.Context, names []string) error {
 			r.log.Warn("resync: the table is not parked; nothing to do", "table", n, "stage", ts.stage)
 			continue
 		}
-		err := tableProblem(ctx, r.conn, r.sel, ts.db, ts.name)
+		_, err := tableProblem(ctx, r.conn, r.sel, ts.db, ts.name)
 		switch {
 		case errors.Is(err, schema.ErrNoTable):
 			r.log.Warn("resync: the table is gone from the source; nothing to do", "table", n)

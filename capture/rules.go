@@ -71,19 +71,11 @@ func bindRules(t schema.Table, tr *task.TableRules, strict bool) (schema.Table, 
 			return t, nil, fmt.Errorf("%w: %w", errBadRules, err)
 		}
 	}
-	name := t.Database + "." + t.Name
-	for _, k := range t.Key {
-		if slices.Contains(tr.DropColumns, k) {
-			return t, nil, fmt.Errorf("%w: %s.drop-columns: %q is in the key of %s, which is always kept", errBadRules, tr.Path, k, name)
-		}
+	f, err := tr.Bind(t)
+	if err != nil {
+		return t, nil, fmt.Errorf("%w: %w", errBadRules, err)
 	}
-	if tr.Filter != nil {
-		f, err := tr.Filter.Bind(t.Columns)
-		if err != nil {
-			return t, nil, fmt.Errorf("%w: %s.filter on %s: %v", errBadRules, tr.Path, name, err)
-		}
-		n.filter = f
-	}
+	n.filter = f
 	out := t
 	if len(tr.Columns) > 0 || len(tr.DropColumns) > 0 {
 		out.Columns = nil
@@ -167,17 +159,21 @@ func (n *narrowing) read(row []any) ([]any, bool) {
 
 // checkRules binds the rules sel gives each table to its current shape, so a
 // filter or column list that does not fit is refused before anything is
-// published, with the spec field that names it.
-func checkRules(ctx context.Context, conn *client.Conn, sel Selection, tables map[string]tableRef) error {
+// published, with the spec field that names it. A table's shape is taken
+// from defs (checkTables' definitions) when it is there, else read.
+func checkRules(ctx context.Context, conn *client.Conn, sel Selection, tables map[string]tableRef, defs map[string]schema.Table) error {
 	var errs []error
-	for _, ref := range tables {
+	for n, ref := range tables {
 		tr := selectionRules(sel, ref.db, ref.name)
 		if tr.Keeps() {
 			continue
 		}
-		t, err := mysqlvalue.LoadTable(ctx, conn, ref.db, ref.name)
-		if err != nil {
-			return err
+		t, ok := defs[n]
+		if !ok {
+			var err error
+			if t, err = mysqlvalue.LoadTable(ctx, conn, ref.db, ref.name); err != nil {
+				return err
+			}
 		}
 		if _, _, err := bindRules(t, tr, true); err != nil {
 			errs = append(errs, err)
@@ -198,10 +194,11 @@ func CheckSelection(ctx context.Context, conn *client.Conn, sel Selection) error
 	if err != nil {
 		return err
 	}
-	if err := checkTables(ctx, conn, tables); err != nil {
+	defs, err := checkTables(ctx, conn, tables)
+	if err != nil {
 		return err
 	}
-	return checkRules(ctx, conn, sel, tables)
+	return checkRules(ctx, conn, sel, tables, defs)
 }
 
 // ddlColumns removes the columns a table's rules leave out from a
@@ -287,10 +284,11 @@ func (r *run) applyRevision(ctx context.Context, rev *task.Revision) error {
 			added[n] = ref
 		}
 	}
-	if err := checkTables(ctx, r.conn, added); err != nil {
+	defs, err := checkTables(ctx, r.conn, added)
+	if err != nil {
 		return fmt.Errorf("task revision %d (%s): %w", rev.Revision, rev.Change, err)
 	}
-	if err := checkRules(ctx, r.conn, sel, selected); err != nil {
+	if err := checkRules(ctx, r.conn, sel, selected, defs); err != nil {
 		return fmt.Errorf("task revision %d (%s): %w", rev.Revision, rev.Change, err)
 	}
 	r.sel = sel

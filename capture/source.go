@@ -96,15 +96,20 @@ func listTables(ctx context.Context, conn *client.Conn, sel Selection) (map[stri
 }
 
 // checkTables refuses tables capture cannot carry (CheckTable), with all
-// their errors.
-func checkTables(ctx context.Context, conn *client.Conn, tables map[string]tableRef) error {
+// their errors. It returns the definitions it read, by the names of tables,
+// for checkRules.
+func checkTables(ctx context.Context, conn *client.Conn, tables map[string]tableRef) (map[string]schema.Table, error) {
+	defs := make(map[string]schema.Table, len(tables))
 	var errs []error
-	for _, t := range tables {
-		if _, err := CheckTable(ctx, conn, t.db, t.name); err != nil {
+	for n, t := range tables {
+		def, err := CheckTable(ctx, conn, t.db, t.name)
+		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		defs[n] = def
 	}
-	return errors.Join(errs...)
+	return defs, errors.Join(errs...)
 }
 
 // CheckTable reads the definition of db.table as capture does and refuses

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/syncline/syncline/rules"
 	"github.com/syncline/syncline/schema"
 )
 
@@ -23,17 +24,30 @@ func (r *TableRules) Fit(t schema.Table) error {
 			return fmt.Errorf("%s: column %q is not in %s", r.columnsField(), c, name)
 		}
 	}
+	_, err := r.Bind(t)
+	return err
+}
+
+// Bind checks the part of Fit that holds for any shape of the table, also
+// one without columns the column lists name (capture's stream leaves those
+// out): no key column is dropped, and the row filter names only the
+// table's columns. It returns the filter bound to the table's columns (nil
+// without a filter); its errors are Fit's.
+func (r *TableRules) Bind(t schema.Table) (*rules.Filter, error) {
+	name := t.Database + "." + t.Name
 	for _, k := range t.Key {
 		if slices.Contains(r.DropColumns, k) {
-			return fmt.Errorf("%s.drop-columns: %q is in the key of %s, which is always kept", r.Path, k, name)
+			return nil, fmt.Errorf("%s.drop-columns: %q is in the key of %s, which is always kept", r.Path, k, name)
 		}
 	}
-	if r.Filter != nil {
-		if _, err := r.Filter.Bind(t.Columns); err != nil {
-			return fmt.Errorf("%s.filter on %s: %v", r.Path, name, err)
-		}
+	if r.Filter == nil {
+		return nil, nil
 	}
-	return nil
+	f, err := r.Filter.Bind(t.Columns)
+	if err != nil {
+		return nil, fmt.Errorf("%s.filter on %s: %v", r.Path, name, err)
+	}
+	return f, nil
 }
 
 // columnsField is the path of the rules' column list.
