@@ -1,16 +1,5 @@
-//go:build ddlcorpus
-
-// TestDDLCorpusAllTargets is behind the ddlcorpus build tag until the bugs
-// it still finds now and then are fixed (go test -tags ddlcorpus -run
-// TestDDLCorpusAllTargets ./apply/; about 20 s):
-//   - the MySQL and PostgreSQL targets sometimes keep a table a_like
-//     beside the source's tables after ALTER TABLE a_like RENAME TO
-//     a_like2 (moved out of the captured database and back in as
-//     moved_in later); capture logs a_like2 as parked ("no primary key")
-//     in the same runs;
-//   - ClickHouse 18.16 once lost the column it keeps after a skipped
-//     rename (a.c after CHANGE c c2 was skipped), which docs/targets.md
-//     says stays.
+// TestDDLCorpusAllTargets runs capture's DDL corpus (testenv/ddlcorpus)
+// through all three targets and compares them with the source.
 
 package apply_test
 
