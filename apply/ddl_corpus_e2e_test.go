@@ -1,6 +1,3 @@
-// TestDDLCorpusAllTargets runs capture's DDL corpus (testenv/ddlcorpus)
-// through all three targets and compares them with the source.
-
 package apply_test
 
 import (
