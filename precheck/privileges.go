@@ -69,7 +69,7 @@ func checkSelectPrivilege(_ context.Context, r *run) []Result {
 			stmts = append(stmts, fmt.Sprintf("GRANT SELECT ON %s.* TO %s", quoteIdent(db), s.user))
 		}
 		return []Result{fail(name, strings.Join(stmts, "; ")+s.grants.RoleNote(),
-			"%s lacks SELECT on %s: the snapshot reads them", s.user, listNames(lacking, 10))}
+			"%s lacks SELECT on %s: the snapshot reads them", s.user, targetcheck.ListNames(lacking, 10))}
 	}
 	return []Result{pass(name, "%s may SELECT the %s", s.user, tablesSelected(len(r.tables)))}
 }
