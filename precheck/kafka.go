@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/syncline/syncline/internal/target/targetcheck"
 )
 
 // kafkaConn is the Kafka client of a run, once the brokers answered.
@@ -61,7 +63,7 @@ func checkKafkaCreateTopic(ctx context.Context, r *run) []Result {
 	if k == nil {
 		return nil
 	}
-	topic := r.cfg.TopicPrefix + ".__precheck_" + randomSuffix()
+	topic := r.cfg.TopicPrefix + ".__precheck_" + targetcheck.RandomSuffix()
 	cctx, cancel := context.WithTimeout(ctx, 2*r.cfg.Timeout)
 	defer cancel()
 	// -1: the broker's default replication factor.

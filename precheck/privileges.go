@@ -2,8 +2,6 @@ package precheck
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -105,13 +103,6 @@ func targetResult(check string, res targetcheck.Result) Result {
 		out.Status = Fail
 	}
 	return out
-}
-
-// randomSuffix returns 8 random hex characters for scratch names.
-func randomSuffix() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // quoteIdent quotes a MySQL identifier with backticks.
