@@ -27,6 +27,7 @@ import (
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/target"
 	"github.com/syncline/syncline/internal/target/targetcheck"
+	"github.com/syncline/syncline/internal/words"
 )
 
 // Defaults of Config's optional fields.
@@ -263,7 +264,7 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%sfix: %s\n", indent, targetcheck.OneLine(res.Fix))
 		}
 	}
-	fmt.Fprintf(&b, "\n%d passed, %s, %d failed\n", r.Count(Pass), plural(r.Count(Warn), "warning", "warnings"), r.Count(Fail))
+	fmt.Fprintf(&b, "\n%d passed, %s, %d failed\n", r.Count(Pass), words.Plural(r.Count(Warn), "warning", "warnings"), r.Count(Fail))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -377,13 +378,4 @@ func tablesSelected(n int) string {
 		return "1 selected table"
 	}
 	return strconv.Itoa(n) + " selected tables"
-}
-
-// plural writes n and the noun, in the plural unless n is 1: "1 table",
-// "3 tables".
-func plural[N ~int | ~int64](n N, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprint(n) + " " + many
 }
