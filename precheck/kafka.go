@@ -11,6 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/syncline/syncline/internal/target/targetcheck"
+	"github.com/syncline/syncline/internal/words"
 )
 
 // kafkaConn is the Kafka client of a run, once the brokers answered.
@@ -61,7 +64,7 @@ func checkKafkaCreateTopic(ctx context.Context, r *run) []Result {
 	if k == nil {
 		return nil
 	}
-	topic := r.cfg.TopicPrefix + ".__precheck_" + randomSuffix()
+	topic := r.cfg.TopicPrefix + ".__precheck_" + targetcheck.RandomSuffix()
 	cctx, cancel := context.WithTimeout(ctx, 2*r.cfg.Timeout)
 	defer cancel()
 	// -1: the broker's default replication factor.
@@ -99,5 +102,5 @@ func checkRegistry(ctx context.Context, r *run) []Result {
 		}
 		return []Result{fail(name, "check --registry: it must be a Confluent-compatible schema registry's base URL", "schema registry at %s does not answer: %v", r.cfg.RegistryURL, err)}
 	}
-	return []Result{pass(name, "schema registry at %s answers (%s)", r.cfg.RegistryURL, plural(len(subjects), "subject", "subjects"))}
+	return []Result{pass(name, "schema registry at %s answers (%s)", r.cfg.RegistryURL, words.Plural(len(subjects), "subject", "subjects"))}
 }

@@ -26,6 +26,8 @@ import (
 
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/target"
+	"github.com/syncline/syncline/internal/target/targetcheck"
+	"github.com/syncline/syncline/internal/words"
 )
 
 // Defaults of Config's optional fields.
@@ -257,19 +259,14 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "%-*s  %-*s  %s\n", statusWidth, header1, checkWidth, header2, "MESSAGE")
 	indent := strings.Repeat(" ", statusWidth+2+checkWidth+2)
 	for _, res := range r.Results {
-		fmt.Fprintf(&b, "%-*s  %-*s  %s\n", statusWidth, res.Status, checkWidth, res.Check, oneLine(res.Message))
+		fmt.Fprintf(&b, "%-*s  %-*s  %s\n", statusWidth, res.Status, checkWidth, res.Check, targetcheck.OneLine(res.Message))
 		if res.Status != Pass && res.Fix != "" {
-			fmt.Fprintf(&b, "%sfix: %s\n", indent, oneLine(res.Fix))
+			fmt.Fprintf(&b, "%sfix: %s\n", indent, targetcheck.OneLine(res.Fix))
 		}
 	}
-	fmt.Fprintf(&b, "\n%d passed, %s, %d failed\n", r.Count(Pass), plural(r.Count(Warn), "warning", "warnings"), r.Count(Fail))
+	fmt.Fprintf(&b, "\n%d passed, %s, %d failed\n", r.Count(Pass), words.Plural(r.Count(Warn), "warning", "warnings"), r.Count(Fail))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// oneLine folds line breaks so that every result stays one table row.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // check is the shape of every check: it reads and fills the shared state of
@@ -381,21 +378,4 @@ func tablesSelected(n int) string {
 		return "1 selected table"
 	}
 	return strconv.Itoa(n) + " selected tables"
-}
-
-// listNames joins names, cutting the list after limit entries.
-func listNames(names []string, limit int) string {
-	if len(names) <= limit {
-		return strings.Join(names, ", ")
-	}
-	return strings.Join(names[:limit], ", ") + fmt.Sprintf(" and %d more", len(names)-limit)
-}
-
-// plural writes n and the noun, in the plural unless n is 1: "1 table",
-// "3 tables".
-func plural[N ~int | ~int64](n N, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprint(n) + " " + many
 }

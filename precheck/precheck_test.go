@@ -16,6 +16,7 @@ import (
 
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/internal/target/targetcheck"
 	"github.com/syncline/syncline/testenv"
 )
 
@@ -25,8 +26,8 @@ func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 // account), drops the user when the test ends and returns its URL.
 func newUser(t *testing.T, srv *testenv.MySQL, grants ...string) (url, password string) {
 	t.Helper()
-	name := "u" + randomSuffix()
-	password = "pw" + randomSuffix() + "Z"
+	name := "u" + targetcheck.RandomSuffix()
+	password = "pw" + targetcheck.RandomSuffix() + "Z"
 	account := fmt.Sprintf("'%s'@'%%'", name)
 	srv.Exec(t, fmt.Sprintf("CREATE USER %s IDENTIFIED BY '%s'", account, password))
 	t.Cleanup(func() { srv.Exec(t, "DROP USER "+account) })
@@ -381,7 +382,7 @@ func TestTargets(t *testing.T) {
 	pgDB := pg.NewDatabase(t)
 	pconn := pg.Conn(t, pgDB)
 	ctx := context.Background()
-	role := "r" + randomSuffix()
+	role := "r" + targetcheck.RandomSuffix()
 	for _, stmt := range []string{
 		`CREATE SCHEMA "` + db + `"`,
 		`CREATE TABLE "` + db + `".t1 (id int PRIMARY KEY)`,

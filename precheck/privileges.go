@@ -2,8 +2,6 @@ package precheck
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -69,7 +67,7 @@ func checkSelectPrivilege(_ context.Context, r *run) []Result {
 			stmts = append(stmts, fmt.Sprintf("GRANT SELECT ON %s.* TO %s", quoteIdent(db), s.user))
 		}
 		return []Result{fail(name, strings.Join(stmts, "; ")+s.grants.RoleNote(),
-			"%s lacks SELECT on %s: the snapshot reads them", s.user, listNames(lacking, 10))}
+			"%s lacks SELECT on %s: the snapshot reads them", s.user, targetcheck.ListNames(lacking, 10))}
 	}
 	return []Result{pass(name, "%s may SELECT the %s", s.user, tablesSelected(len(r.tables)))}
 }
@@ -105,13 +103,6 @@ func targetResult(check string, res targetcheck.Result) Result {
 		out.Status = Fail
 	}
 	return out
-}
-
-// randomSuffix returns 8 random hex characters for scratch names.
-func randomSuffix() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // quoteIdent quotes a MySQL identifier with backticks.

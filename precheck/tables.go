@@ -8,6 +8,7 @@ import (
 
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/internal/target/targetcheck"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 )
@@ -80,7 +81,7 @@ func checkTablesSelected(ctx context.Context, r *run) []Result {
 		for i, t := range r.tables {
 			names[i] = t.String()
 		}
-		out = append(out, pass(name, "%s: %s", tablesSelected(len(r.tables)), listNames(names, 10)))
+		out = append(out, pass(name, "%s: %s", tablesSelected(len(r.tables)), targetcheck.ListNames(names, 10)))
 	}
 	return out
 }
@@ -122,20 +123,6 @@ func (r *run) sourceDatabases() []string {
 		}
 	}
 	return dbs
-}
-
-// inList renders strings as a list of SQL string literals.
-func inList(values []string) string {
-	quoted := make([]string, len(values))
-	for i, v := range values {
-		quoted[i] = sqlString(v)
-	}
-	return strings.Join(quoted, ", ")
-}
-
-// sqlString quotes a string literal for MySQL and ClickHouse.
-func sqlString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // checkTableEngines warns about tables that are not InnoDB: the snapshot is

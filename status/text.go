@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/syncline/syncline/internal/words"
 	"github.com/syncline/syncline/topics"
 )
 
@@ -19,7 +20,7 @@ func (r *Report) WriteText(w io.Writer, prev *Report) error {
 	fmt.Fprintf(&b, "task %q at %s\n", r.Prefix, r.At.UTC().Format("2006-01-02 15:04:05 UTC"))
 	b.WriteString(r.captureLine() + "\n")
 	if r.Subjects >= 0 {
-		fmt.Fprintf(&b, "registry: %s\n", plural(r.Subjects, "subject", "subjects"))
+		fmt.Fprintf(&b, "registry: %s\n", words.Plural(r.Subjects, "subject", "subjects"))
 	}
 	dt := 0.0
 	if prev != nil && prev.Prefix == r.Prefix {
@@ -92,7 +93,7 @@ func (r *Report) captureLine() string {
 	cp := c.Checkpoint
 	stage := "streaming"
 	if n := c.Snapshotting(); n > 0 {
-		stage = fmt.Sprintf("snapshotting (%d of %s left)", n, plural(len(cp.Tables), "table", "tables"))
+		stage = fmt.Sprintf("snapshotting (%d of %s left)", n, words.Plural(len(cp.Tables), "table", "tables"))
 	}
 	pos := cp.File + ":" + strconv.FormatUint(uint64(cp.Pos), 10)
 	if cp.GTIDSet != "" {
@@ -213,13 +214,4 @@ func formatDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
-}
-
-// plural writes n and the noun, in the plural unless n is 1: "1 table",
-// "3 tables".
-func plural[N ~int | ~int64](n N, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprint(n) + " " + many
 }

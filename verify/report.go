@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/syncline/syncline/internal/words"
 )
 
 // Report is the result of a verification, table by table.
@@ -178,20 +180,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		verdict = "NOT EQUAL"
 	}
 	line := fmt.Sprintf("\n%s: %s (%d equal, %d different, %d failed), %s compared, %s (%d missing, %d extra, %d different)",
-		verdict, plural(s.Tables, "table", "tables"), s.EqualTables, s.DifferentTables, s.FailedTables, plural(s.Rows, "row", "rows"),
-		plural(s.Differences(), "difference", "differences"), s.Missing, s.Extra, s.Different)
+		verdict, words.Plural(s.Tables, "table", "tables"), s.EqualTables, s.DifferentTables, s.FailedTables, words.Plural(s.Rows, "row", "rows"),
+		words.Plural(s.Differences(), "difference", "differences"), s.Missing, s.Extra, s.Different)
 	if s.Repaired > 0 {
-		line += fmt.Sprintf(", %s repaired", plural(s.Repaired, "row", "rows"))
+		line += fmt.Sprintf(", %s repaired", words.Plural(s.Repaired, "row", "rows"))
 	}
 	_, err := fmt.Fprintf(w, "%s in %.1fs\n", line, r.Seconds)
 	return err
-}
-
-// plural writes n and the noun, in the plural unless n is 1: "1 table",
-// "3 tables".
-func plural[N ~int | ~int64](n N, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprint(n) + " " + many
 }

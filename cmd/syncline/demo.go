@@ -24,6 +24,7 @@ import (
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/pipeline"
 	"github.com/syncline/syncline/internal/servers"
+	"github.com/syncline/syncline/internal/words"
 	"github.com/syncline/syncline/status"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/topics"
@@ -246,7 +247,7 @@ func (d *demo) start(ctx context.Context, orders int) error {
 		return err
 	}
 	if seeded {
-		fmt.Fprintf(d.out, "syncline demo: created the sample shop (%s)\n", plural(orders, "order", "orders"))
+		fmt.Fprintf(d.out, "syncline demo: created the sample shop (%s)\n", words.Plural(orders, "order", "orders"))
 	}
 	d.target = newTargetCounter(d.ch.Addr())
 	d.log.Info("demo servers started", "mariadb", d.src.Addr(), "clickhouse", d.ch.Addr(), "kafka", d.svc.Brokers[0], "registry", d.svc.RegistryURL)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/syncline/syncline/internal/words"
 	"github.com/syncline/syncline/status"
 	"github.com/syncline/syncline/topics"
 )
@@ -98,7 +99,7 @@ func (d *demo) state(ctx context.Context, rep *status.Report) demoState {
 		st.stage, st.capture = "streaming", "streaming"
 		if n := c.Snapshotting(); n > 0 {
 			st.stage = "snapshotting"
-			st.capture = fmt.Sprintf("snapshotting (%d of %s left)", n, plural(len(c.Checkpoint.Tables), "table", "tables"))
+			st.capture = fmt.Sprintf("snapshotting (%d of %s left)", n, words.Plural(len(c.Checkpoint.Tables), "table", "tables"))
 		}
 		if n := c.Parked(); n > 0 {
 			st.capture += fmt.Sprintf(", %d parked", n)

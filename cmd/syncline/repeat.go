@@ -1,6 +1,10 @@
 package main
 
-import "time"
+import (
+	"time"
+
+	"github.com/syncline/syncline/internal/words"
+)
 
 // repeatEvery is how often a failure that repeats in a loop is reported
 // again while it lasts.
@@ -30,7 +34,7 @@ func heldBack(n int) string {
 	if n == 0 {
 		return ""
 	}
-	return "; " + plural(n, "failure", "failures") + " since the last line"
+	return "; " + words.Plural(n, "failure", "failures") + " since the last line"
 }
 
 // reset forgets the fault once it is over: the next one is written at once.

@@ -38,11 +38,3 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
-
-func TestPlural(t *testing.T) {
-	for n, want := range map[int]string{0: "0 tables", 1: "1 table", 2: "2 tables"} {
-		if got := plural(n, "table", "tables"); got != want {
-			t.Errorf("plural(%d) = %q, want %q", n, got, want)
-		}
-	}
-}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
+	"github.com/syncline/syncline/internal/words"
 	"github.com/syncline/syncline/task"
 )
 
@@ -316,10 +317,10 @@ func runTaskReset(c *cli.Context) error {
 	}
 	deleted, err := store.Reset(c.Context, prefix, groups)
 	if err != nil {
-		return fmt.Errorf("reset stopped part way (%s deleted), run syncline task reset again to finish: %w", plural(len(deleted), "topic", "topics"), err)
+		return fmt.Errorf("reset stopped part way (%s deleted), run syncline task reset again to finish: %w", words.Plural(len(deleted), "topic", "topics"), err)
 	}
 	fmt.Fprintf(c.App.Writer, "deleted %s and the consumer groups %s; the next start snapshots every table again\n",
-		plural(len(deleted), "topic", "topics"), strings.Join(groups, ", "))
+		words.Plural(len(deleted), "topic", "topics"), strings.Join(groups, ", "))
 	return nil
 }
 

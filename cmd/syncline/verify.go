@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2/altsrc"
 
 	"github.com/syncline/syncline/filter"
+	"github.com/syncline/syncline/internal/words"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/task"
 	"github.com/syncline/syncline/verify"
@@ -90,9 +91,9 @@ func runVerify(c *cli.Context) error {
 	}
 	if !rep.Equal() {
 		s := rep.Summary
-		msg := fmt.Sprintf("syncline: verify: %s in %d of %s", plural(int(s.Differences()), "row differs", "rows differ"), s.DifferentTables, plural(s.Tables, "table", "tables"))
+		msg := fmt.Sprintf("syncline: verify: %s in %d of %s", words.Plural(int(s.Differences()), "row differs", "rows differ"), s.DifferentTables, words.Plural(s.Tables, "table", "tables"))
 		if s.FailedTables > 0 {
-			msg += fmt.Sprintf(", %s", plural(s.FailedTables, "table could not be compared", "tables could not be compared"))
+			msg += fmt.Sprintf(", %s", words.Plural(s.FailedTables, "table could not be compared", "tables could not be compared"))
 		}
 		return &exitError{code: exitFailed, msg: msg}
 	}

@@ -2,8 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -78,7 +76,7 @@ func (t *Check) ExistingTables(ctx context.Context, dbs []string) (map[string]bo
 func (t *Check) Privileges(ctx context.Context, _ []string) (targetcheck.Result, bool) {
 	ctx, cancel := context.WithTimeout(ctx, 3*t.timeout)
 	defer cancel()
-	db := "syncline_precheck_" + randomSuffix()
+	db := "syncline_precheck_" + targetcheck.RandomSuffix()
 	fix := fmt.Sprintf("let %s create, alter and drop databases and tables, and insert into them", t.user)
 	steps := []string{
 		"CREATE DATABASE " + db,
@@ -118,11 +116,4 @@ func (t *Check) insert(ctx context.Context, table string) error {
 		return err
 	}
 	return batch.Send()
-}
-
-// randomSuffix returns 8 random hex characters for scratch names.
-func randomSuffix() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -126,7 +126,7 @@ func (c *Reader) Open(ctx context.Context, vt *verifyread.Table) (verifyread.Tab
 		if !ok {
 			return nil, fmt.Errorf("column %s of %s is not in the target (the mapping of %s gives it)", col.Target, vt.TargetName(), vt.Source)
 		}
-		t := parseReadType(typ)
+		t := parseType(typ)
 		if !chCompatible(t.family, col.Source.Type) {
 			return nil, vt.BadColumn(col, typ)
 		}
@@ -156,31 +156,6 @@ func chQuote(name string) string {
 	}
 	b.WriteByte('`')
 	return b.String()
-}
-
-// readType is a ClickHouse column type, parsed.
-type readType struct {
-	full   string // as the server prints it
-	base   string // without Nullable and LowCardinality
-	family string // Int32, Decimal, DateTime64, ...
-}
-
-func parseReadType(full string) readType {
-	t := readType{full: full}
-	s := strings.TrimSpace(full)
-	for _, wrap := range []string{"Nullable(", "LowCardinality(", "Nullable("} {
-		if strings.HasPrefix(s, wrap) && strings.HasSuffix(s, ")") {
-			s = s[len(wrap) : len(s)-1]
-		}
-	}
-	t.base, t.family = s, s
-	if i := strings.IndexByte(s, '('); i >= 0 {
-		t.family = s[:i]
-	}
-	if strings.HasPrefix(t.family, "Decimal") {
-		t.family = "Decimal"
-	}
-	return t
 }
 
 // chCompatible reports whether a ClickHouse type family holds a source
@@ -216,9 +191,9 @@ type readerTable struct {
 	vt       *verifyread.Table
 	from     string
 	list     string
-	types    []readType // of the compared columns
-	keyNames []string   // quoted
-	deleted  bool       // the table has the deleted flag (and is read FINAL)
+	types    []chType // of the compared columns
+	keyNames []string // quoted
+	deleted  bool     // the table has the deleted flag (and is read FINAL)
 }
 
 // keyTable builds an external table named name whose columns prefix0..
@@ -226,9 +201,11 @@ type readerTable struct {
 func (ct *readerTable) keyTable(name, prefix string, keys ...[]any) (*ext.Table, []string, error) {
 	cols := make([]func(*ext.Table) error, len(ct.vt.Key))
 	names := make([]string, len(ct.vt.Key))
+	keyTypes := make([]chType, len(ct.vt.Key)) // the external table's: without Nullable and LowCardinality
 	for i, c := range ct.vt.Key {
 		names[i] = prefix + strconv.Itoa(i)
-		cols[i] = ext.Column(names[i], column.Type(ct.types[c].base))
+		keyTypes[i] = parseType(ct.types[c].base)
+		cols[i] = ext.Column(names[i], column.Type(keyTypes[i].full))
 	}
 	t, err := ext.NewTable(name, cols...)
 	if err != nil {
@@ -238,7 +215,7 @@ func (ct *readerTable) keyTable(name, prefix string, keys ...[]any) (*ext.Table,
 		vals := make([]any, len(k))
 		for i, v := range k {
 			c := ct.vt.Columns[ct.vt.Key[i]]
-			if vals[i], err = convert(verifyread.ToChange(v, c.Source.Type), c.Source.Type, parseType(ct.types[ct.vt.Key[i]].base)); err != nil {
+			if vals[i], err = convert(verifyread.ToChange(v, c.Source.Type), c.Source.Type, keyTypes[i]); err != nil {
 				return nil, nil, fmt.Errorf("target %s: key column %s: %w", ct.vt.TargetName(), c.Source.Name, err)
 			}
 		}
@@ -407,7 +384,7 @@ func (*readerTable) Checksum(context.Context, []any, []any) (verifyread.Sum, err
 
 // fromCH maps a value scanned from a ClickHouse column of type ct back
 // into the comparison domain of a source column of type t.
-func fromCH(v any, t schema.Type, ct readType) (any, error) {
+func fromCH(v any, t schema.Type, ct chType) (any, error) {
 	if v == nil {
 		return nil, nil
 	}

@@ -239,8 +239,7 @@ func (v *values) subset(keep []bool) *values {
 // rowSet is the upserts of a batch that carry the same set of columns.
 type rowSet struct {
 	*values
-	sig   string // the column names, each followed by NUL: the order of sets
-	keyAt []int  // the position in cols of each key column; -1 when absent
+	keyAt []int // the position in cols of each key column; -1 when absent
 }
 
 // batch is a Write's changes, grouped: the deletes (the key columns of
@@ -281,7 +280,7 @@ func (s *Sink) split(t schema.Table, changes []apply.Change) (*batch, error) {
 		for k, j := range g.Cols {
 			set[k] = cols[j]
 		}
-		rs := &rowSet{values: newValues(set, len(g.Changes)), sig: g.Sig, keyAt: make([]int, len(b.keys))}
+		rs := &rowSet{values: newValues(set, len(g.Changes)), keyAt: make([]int, len(b.keys))}
 		for i, k := range b.keys {
 			rs.keyAt[i] = -1
 			for j, c := range set {

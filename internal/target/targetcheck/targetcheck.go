@@ -12,6 +12,8 @@ package targetcheck
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -106,4 +108,11 @@ func InList(values []string) string {
 		quoted[i] = "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 	}
 	return strings.Join(quoted, ", ")
+}
+
+// RandomSuffix returns 8 random hex characters for scratch names.
+func RandomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
