@@ -234,7 +234,7 @@ func (c *Config) Validate() error {
 func (c *Config) names() event.Names { return event.Names{Prefix: c.Prefix} }
 
 // deadLetterTopic returns <prefix>.__dlq.<group>.
-func (c *Config) deadLetterTopic() string { return c.Prefix + ".__dlq." + c.Group }
+func (c *Config) deadLetterTopic() string { return event.Names{Prefix: c.Prefix}.DeadLetters(c.Group) }
 
 // ddlGroup returns the group holding the applied schema-change position.
 func (c *Config) ddlGroup() string { return c.Group + ".__ddl" }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,7 +185,7 @@ func (r *run) consume(ctx context.Context, opts []kgo.Opt) error {
 		kgo.ConsumerGroup(r.cfg.Group),
 		kgo.ConsumeRegex(),
 		kgo.ConsumeTopics(names.TablePattern()),
-		kgo.ConsumeExcludeTopics("^"+regexp.QuoteMeta(r.cfg.Prefix)+`\.__dlq\.`),
+		kgo.ConsumeExcludeTopics(event.Names{Prefix: r.cfg.Prefix}.DeadLetterPattern()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),

@@ -3,11 +3,11 @@ package console
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"github.com/syncline/syncline/internal/event"
 	"github.com/syncline/syncline/status"
 	"github.com/syncline/syncline/task"
 )
@@ -29,10 +29,6 @@ type deadLetters struct {
 	records int64
 }
 
-// deadLetterInfix starts a dead-letter topic after the prefix: apply writes
-// a group's records it could not apply to <prefix>.__dlq.<group>.
-const deadLetterInfix = ".__dlq."
-
 // collect takes one sample. An error reading one part is shown with the
 // rest.
 func (s *Server) collect(ctx context.Context) *sample {
@@ -50,7 +46,7 @@ func (s *Server) collect(ctx context.Context) *sample {
 	var dlq []string
 	hasTask := false
 	for _, n := range names {
-		if strings.HasPrefix(n, prefix+deadLetterInfix) {
+		if _, ok := (event.Names{Prefix: prefix}).DeadLetterGroup(n); ok {
 			dlq = append(dlq, n)
 		}
 		hasTask = hasTask || n == task.TopicName(prefix)
@@ -85,12 +81,12 @@ func (s *Server) countDeadLetters(ctx context.Context, topicNames []string) (map
 		return nil, err
 	}
 	out := map[string]deadLetters{}
-	prefix := s.cfg.Status.Prefix + deadLetterInfix
+	names := event.Names{Prefix: s.cfg.Status.Prefix}
 	ends.Each(func(o kadm.ListedOffset) {
 		if o.Err != nil {
 			return
 		}
-		group := strings.TrimPrefix(o.Topic, prefix)
+		group, _ := names.DeadLetterGroup(o.Topic)
 		d := out[group]
 		d.topic = o.Topic
 		st, _ := starts.Lookup(o.Topic, o.Partition)

@@ -25,6 +25,27 @@ func (n Names) SchemaChanges() string { return n.Prefix }
 // Checkpoints returns the topic holding capture's checkpoints.
 func (n Names) Checkpoints() string { return n.Prefix + ".__checkpoint" }
 
+// DeadLetters returns the dead-letter topic of an apply group:
+// <prefix>.__dlq.<group>, where apply sets aside the records it could not
+// apply (--on-error dead-letter).
+func (n Names) DeadLetters(group string) string { return n.Prefix + deadLetterInfix + group }
+
+// DeadLetterGroup returns the apply group whose dead-letter topic topic is,
+// and whether it is one of the prefix's.
+func (n Names) DeadLetterGroup(topic string) (string, bool) {
+	return strings.CutPrefix(topic, n.Prefix+deadLetterInfix)
+}
+
+// DeadLetterPattern returns a regular expression matching every dead-letter
+// topic of the prefix.
+func (n Names) DeadLetterPattern() string {
+	return "^" + regexp.QuoteMeta(n.Prefix+deadLetterInfix)
+}
+
+// deadLetterInfix stands between the prefix and the group in a dead-letter
+// topic's name.
+const deadLetterInfix = ".__dlq."
+
 // TablePattern returns a regular expression matching every table topic of
 // the prefix and nothing else (not the schema-change or checkpoint topics).
 func (n Names) TablePattern() string {
