@@ -8,9 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/syncline/syncline/capture"
 	"github.com/syncline/syncline/endpoint"
 	"github.com/syncline/syncline/internal/event"
-	"github.com/syncline/syncline/internal/source/mysqlvalue"
 	"github.com/syncline/syncline/schema"
 	"github.com/syncline/syncline/topics"
 )
@@ -85,12 +85,21 @@ func checkSourceTables(c *cli.Context, tables [][2]string) error {
 	defer conn.Close()
 	var errs []error
 	for _, t := range tables {
-		if _, err := mysqlvalue.LoadTable(c.Context, conn, t[0], t[1]); err != nil {
+		// Capture's own check of a capturable table: a key, and column
+		// types it can carry (the reasons a table is parked for).
+		if _, err := capture.CheckTable(c.Context, conn, t[0], t[1]); err != nil {
 			switch {
 			case errors.Is(err, schema.ErrNoTable):
 				errs = append(errs, fmt.Errorf("%s.%s does not exist on the source", t[0], t[1]))
 			case errors.Is(err, schema.ErrNoKey):
 				errs = append(errs, fmt.Errorf("%s.%s has no primary key or NOT NULL unique key: add one first", t[0], t[1]))
+			case errors.Is(err, schema.ErrUnsupportedType):
+				// capture's refusal without its --exclude-tables advice
+				var refusal interface{ Cause() error }
+				if errors.As(err, &refusal) {
+					err = refusal.Cause()
+				}
+				errs = append(errs, fmt.Errorf("%s.%s: %w: change the column first", t[0], t[1], err))
 			default:
 				errs = append(errs, fmt.Errorf("%s.%s: %w", t[0], t[1], err))
 			}
